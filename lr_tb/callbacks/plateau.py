@@ -1,0 +1,160 @@
+"""Step decay on a plateau (Keras' ReduceLROnPlateau), with every step's rate logged."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import keras
+import numpy as np
+from keras import ops
+from keras.src.utils import io_utils
+
+from lr_tb import _validation as v
+from lr_tb.callbacks.base import LearningRateCallback
+
+_MODES = ("auto", "min", "max")
+
+
+class ReduceLROnPlateau(LearningRateCallback):
+    """Multiplies the rate by `factor` when `monitor` stops improving; logs every step.
+
+    The rule is Keras' `keras.callbacks.ReduceLROnPlateau`, checked at each epoch end:
+    ```
+    improved = current < best - min_delta   (mode "min"; "max": current > best + min_delta)
+    if in cooldown: cooldown_counter -= 1; wait = 0
+    if improved:    best = current; wait = 0
+    elif not in cooldown:
+        wait += 1
+        if wait >= patience and rate > min_lr:
+            rate = max(rate * factor, min_lr); cooldown_counter = cooldown; wait = 0
+    ```
+    The new rate applies from the first step of the next epoch. A NaN metric counts as no
+    improvement and warns; the rate never becomes NaN. Every step's rate is written to
+    `<log_dir>/train`, tag `learning_rate` (constant within an epoch).
+
+    The optimizer must hold a float learning rate: with a `LearningRateSchedule` there is no
+    rate to reduce, and train begin raises a `TypeError`.
+
+    Args:
+        monitor: the metric to watch, a key of the epoch logs (e.g. "val_loss").
+        factor: the multiplier, in (0, 1).
+        patience: epochs without improvement before a reduction, >= 0.
+        mode: "min", "max" or "auto" ("max" when the name has "acc", else "min").
+        min_delta: the least change that counts as an improvement, >= 0.
+        cooldown: epochs to wait after a reduction before counting again, >= 0.
+        min_lr: the floor, >= 0.
+        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+
+    Raises:
+        TypeError / ValueError: an argument breaks its rule (the message names it).
+
+    Example:
+        >>> callback = lr_tb.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2,
+        ...                                    log_dir="runs/plateau", verbose=1)
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        log_dir: str | None = None,
+        verbose: int = 0,
+        flush_secs: float | None = 30.0,
+    ) -> None:
+        if not isinstance(monitor, str) or not monitor:
+            raise TypeError(
+                f"Argument `monitor` must be a non-empty string. Received: monitor={monitor!r}"
+            )
+        self.monitor = monitor
+        self.factor = v.check_in_range("factor", factor, 0.0, 1.0, low_open=True, high_open=True)
+        self.patience = v.check_int("patience", patience, 0)
+        if mode not in _MODES:
+            raise ValueError(
+                f"Argument `mode` must be one of {list(_MODES)}. Received: mode={mode!r}"
+            )
+        self.mode = mode
+        self.min_delta = v.check_non_negative("min_delta", min_delta)
+        self.cooldown = v.check_int("cooldown", cooldown, 0)
+        self.min_lr = v.check_non_negative("min_lr", min_lr)
+        super().__init__(log_dir=log_dir, verbose=verbose, flush_secs=flush_secs)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.wait = 0
+        self.cooldown_counter = 0
+        self.best = math.inf if self._minimize else -math.inf
+
+    @property
+    def _minimize(self) -> bool:
+        if self.mode == "auto":
+            return "acc" not in self.monitor
+        return self.mode == "min"
+
+    def _improved(self, current: float) -> bool:
+        if self._minimize:
+            return current < self.best - self.min_delta
+        return current > self.best + self.min_delta
+
+    def _begin(self) -> None:
+        variable = self._optimizer._learning_rate
+        if not isinstance(variable, keras.Variable):
+            raise TypeError(
+                "ReduceLROnPlateau needs an optimizer compiled with a float `learning_rate`; "
+                "it cannot reduce a `LearningRateSchedule` or a callable. "
+                f"Received: learning_rate={variable!r}"
+            )
+        self._reset()
+        self._epoch_rate = float(ops.convert_to_numpy(variable))
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_begin(epoch, logs)
+        self._epoch_rate = float(ops.convert_to_numpy(self._optimizer._learning_rate))
+
+    def _rates(self, steps: np.ndarray) -> np.ndarray:
+        return np.full(steps.shape, self._epoch_rate, dtype=np.float32)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(epoch, logs)  # logs this epoch's steps at the rate they used
+        logs = logs if logs is not None else {}
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(
+                f"ReduceLROnPlateau: metric `{self.monitor}` is not in the epoch logs; "
+                f"available: {sorted(logs)}. The rate is left unchanged.",
+                stacklevel=2,
+            )
+            return
+        current = float(current)
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if math.isnan(current):
+            warnings.warn(
+                f"ReduceLROnPlateau: `{self.monitor}` is NaN at epoch {epoch + 1}; "
+                "counted as no improvement.",
+                stacklevel=2,
+            )
+        elif self._improved(current):
+            self.best = current
+            self.wait = 0
+            return
+        if self.cooldown_counter > 0:
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            old = float(ops.convert_to_numpy(self._optimizer._learning_rate))
+            if old > self.min_lr:
+                new = max(old * self.factor, self.min_lr)
+                self._optimizer._learning_rate.assign(new)
+                if self.verbose > 0:
+                    io_utils.print_msg(
+                        f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}."
+                    )
+                self.cooldown_counter = self.cooldown
+                self.wait = 0

@@ -1,0 +1,297 @@
+"""The article's schedules as ready callbacks whose length can come from the `fit` call.
+
+Each takes its schedule's arguments (checked at construction) plus `log_dir`, `verbose` and
+`flush_secs`, and builds the schedule at train begin, when the fit's `epochs` and steps per
+epoch are known. Left out, `total_steps` is `epochs * steps_per_epoch` (`epochs` as Keras
+means it, the index the run ends at, so a run continued with `initial_epoch` keeps the same
+total). Epoch-based arguments (`warmup_epochs`, ...) are converted with the fit's steps per
+epoch and rounded to whole steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lr_tb import _validation as v
+from lr_tb.callbacks.schedule import ScheduleCallback
+from lr_tb.schedules.cosine_restarts import CosineRestarts, check_cosine_restarts_args
+from lr_tb.schedules.exponential import ExponentialDecay, check_exponential_args
+from lr_tb.schedules.warmup_cosine import WarmupCosineDecay, check_warmup_cosine_args
+
+
+def _steps_or_epochs(steps_name: str, steps: Any, epochs_name: str, epochs: Any) -> None:
+    if epochs is not None:
+        v.check_non_negative(epochs_name, epochs)
+        if steps:
+            raise ValueError(
+                f"Give `{steps_name}` or `{epochs_name}`, not both. Received: "
+                f"{steps_name}={steps!r}, {epochs_name}={epochs!r}"
+            )
+
+
+class _FitLengthScheduler(ScheduleCallback):
+    """A ScheduleCallback whose schedule is built from the fit's steps per epoch and epochs."""
+
+    def __init__(self, log_dir: str | None, verbose: int, flush_secs: float | None) -> None:
+        super().__init__(schedule=None, log_dir=log_dir, verbose=verbose, flush_secs=flush_secs)
+
+    def _fit_steps_per_epoch(self, needed_for: str) -> int:
+        steps = self._steps_per_epoch
+        if not steps:
+            raise ValueError(
+                f"{type(self).__name__} needs the number of steps per epoch to compute "
+                f"`{needed_for}`, and this fit does not know it (a dataset of unknown size). "
+                f"Pass `{needed_for}` explicitly or call fit(..., steps_per_epoch=N)."
+            )
+        return int(steps)
+
+    def _total_steps(self, total_steps: int | None) -> tuple[int, str]:
+        """The schedule's length, and a note saying where it came from (for error messages)."""
+        if total_steps is not None:
+            return total_steps, ""
+        spe = self._fit_steps_per_epoch("total_steps")
+        total = int(self._epochs) * spe
+        return total, f" (total_steps = epochs * steps_per_epoch = {self._epochs} * {spe})"
+
+    def _epochs_to_steps(self, epochs: float | None, steps: int, name: str) -> int:
+        if epochs is None:
+            return steps
+        return int(round(epochs * self._fit_steps_per_epoch(name)))
+
+    def _build(self, cls: type, note: str, **kwargs: Any) -> Any:
+        try:
+            return cls(**kwargs)
+        except ValueError as error:
+            raise ValueError(f"{type(self).__name__}: {error}{note}") from None
+
+
+class ExponentialDecayScheduler(_FitLengthScheduler):
+    """The article's exponential decay, once per epoch, as a callback.
+
+    ```
+    rate(step) = max(learning_rate_base * decay_rate ** (step // steps_per_epoch),
+                     min_learning_rate)
+    ```
+    `steps_per_epoch` defaults to the fit's, so the rate changes at each epoch start; a run
+    continued with `fit(initial_epoch=k)` starts at the rate of epoch `k`.
+
+    Args:
+        learning_rate_base: the rate of the first epoch, > 0.
+        decay_rate: the factor per epoch, in (0, 1].
+        steps_per_epoch: steps between two decays (None: the fit's steps per epoch).
+        min_learning_rate: the floor, in [0, learning_rate_base].
+        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+
+    Raises:
+        TypeError / ValueError: an argument breaks its rule (the message names it).
+
+    Example:
+        >>> callback = lr_tb.ExponentialDecayScheduler(1e-3, decay_rate=0.9,
+        ...                                            min_learning_rate=1e-6, log_dir="runs/exp")
+        >>> model.fit(x, y, epochs=10, callbacks=[callback])
+    """
+
+    def __init__(
+        self,
+        learning_rate_base: float,
+        decay_rate: float,
+        steps_per_epoch: int | None = None,
+        min_learning_rate: float = 0.0,
+        log_dir: str | None = None,
+        verbose: int = 0,
+        flush_secs: float | None = 30.0,
+    ) -> None:
+        (
+            self.learning_rate_base,
+            self.decay_rate,
+            self.steps_per_epoch,
+            self.min_learning_rate,
+        ) = check_exponential_args(
+            learning_rate_base, decay_rate, steps_per_epoch, min_learning_rate
+        )
+        super().__init__(log_dir, verbose, flush_secs)
+
+    def _make_schedule(self) -> ExponentialDecay:
+        spe = self.steps_per_epoch or self._fit_steps_per_epoch("steps_per_epoch")
+        return self._build(
+            ExponentialDecay,
+            "",
+            learning_rate_base=self.learning_rate_base,
+            decay_rate=self.decay_rate,
+            steps_per_epoch=spe,
+            min_learning_rate=self.min_learning_rate,
+        )
+
+
+class WarmupCosineDecayScheduler(_FitLengthScheduler):
+    """The article's cosine annealing with linear warmup and hold, as a callback.
+
+    Applies `lr_tb.schedules.WarmupCosineDecay` (see it for the formula) during `fit`.
+
+    Args:
+        learning_rate_base: the peak rate, > 0.
+        total_steps: the schedule's length (None: `epochs * steps_per_epoch` of the fit).
+        warmup_learning_rate: the rate at step 0, in [0, learning_rate_base].
+        warmup_steps: steps of linear warmup, >= 0 (or `warmup_epochs`).
+        hold_steps: steps at the peak after the warmup, >= 0 (or `hold_epochs`).
+        min_learning_rate: the floor, in [0, learning_rate_base].
+        warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
+        hold_epochs: the hold in epochs, instead of `hold_steps`.
+        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+
+    Raises:
+        TypeError / ValueError: an argument breaks its rule (the message names it); at
+        train begin, when the fit is too short for warmup + hold.
+
+    Example:
+        >>> callback = lr_tb.WarmupCosineDecayScheduler(
+        ...     learning_rate_base=1e-3, warmup_steps=200, hold_steps=100,
+        ...     min_learning_rate=1e-6, log_dir="runs/cos")
+        >>> model.fit(x, y, epochs=10, callbacks=[keras.callbacks.TensorBoard("runs/cos"),
+        ...                                       callback])
+    """
+
+    def __init__(
+        self,
+        learning_rate_base: float,
+        total_steps: int | None = None,
+        warmup_learning_rate: float = 0.0,
+        warmup_steps: int = 0,
+        hold_steps: int = 0,
+        min_learning_rate: float = 0.0,
+        *,
+        warmup_epochs: float | None = None,
+        hold_epochs: float | None = None,
+        log_dir: str | None = None,
+        verbose: int = 0,
+        flush_secs: float | None = 30.0,
+    ) -> None:
+        _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
+        _steps_or_epochs("hold_steps", hold_steps, "hold_epochs", hold_epochs)
+        (
+            self.learning_rate_base,
+            self.total_steps,
+            self.warmup_learning_rate,
+            self.warmup_steps,
+            self.hold_steps,
+            self.min_learning_rate,
+        ) = check_warmup_cosine_args(
+            learning_rate_base,
+            total_steps,
+            warmup_learning_rate,
+            warmup_steps,
+            hold_steps,
+            min_learning_rate,
+        )
+        self.warmup_epochs = warmup_epochs
+        self.hold_epochs = hold_epochs
+        super().__init__(log_dir, verbose, flush_secs)
+
+    def _make_schedule(self) -> WarmupCosineDecay:
+        total, note = self._total_steps(self.total_steps)
+        return self._build(
+            WarmupCosineDecay,
+            note,
+            learning_rate_base=self.learning_rate_base,
+            total_steps=total,
+            warmup_learning_rate=self.warmup_learning_rate,
+            warmup_steps=self._epochs_to_steps(
+                self.warmup_epochs, self.warmup_steps, "warmup_steps"
+            ),
+            hold_steps=self._epochs_to_steps(self.hold_epochs, self.hold_steps, "hold_steps"),
+            min_learning_rate=self.min_learning_rate,
+        )
+
+
+class CosineRestartsScheduler(_FitLengthScheduler):
+    """Warmup-cosine cycles with warm restarts (the article's "updated version", or SGDR).
+
+    Applies `lr_tb.schedules.CosineRestarts` (see it for the formula) during `fit`. Exactly
+    one of `restarts` (fractions of the run), `first_cycle_steps` or `first_cycle_epochs`.
+
+    Args:
+        learning_rate_base: the first cycle's peak, > 0.
+        total_steps: the schedule's length (None: `epochs * steps_per_epoch` of the fit).
+        restarts: restart points as fractions of `total_steps`, e.g. `[0.05, 0.15, 0.3, 0.5]`.
+        first_cycle_steps: SGDR's first cycle length in steps.
+        t_mul: SGDR's cycle length multiplier, > 0.
+        m_mul: the peak multiplier per cycle, in (0, 1].
+        warmup_learning_rate: where each cycle's warmup starts.
+        warmup_fraction: each cycle's warmup as a fraction of its length.
+        hold_fraction: each cycle's hold as a fraction of its length.
+        min_learning_rate: the floor.
+        first_cycle_epochs: SGDR's first cycle length in epochs, instead of steps.
+        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+
+    Raises:
+        TypeError / ValueError: an argument breaks its rule (the message names it); at
+        train begin, when a cycle would be shorter than one step.
+
+    Example:
+        >>> callback = lr_tb.CosineRestartsScheduler(
+        ...     1e-3, restarts=[0.05, 0.15, 0.30, 0.50], warmup_fraction=0.1,
+        ...     log_dir="runs/restarts")
+    """
+
+    def __init__(
+        self,
+        learning_rate_base: float,
+        total_steps: int | None = None,
+        restarts: Sequence[float] | None = None,
+        first_cycle_steps: int | None = None,
+        t_mul: float = 1.0,
+        m_mul: float = 1.0,
+        warmup_learning_rate: float = 0.0,
+        warmup_fraction: float = 0.0,
+        hold_fraction: float = 0.0,
+        min_learning_rate: float = 0.0,
+        *,
+        first_cycle_epochs: float | None = None,
+        log_dir: str | None = None,
+        verbose: int = 0,
+        flush_secs: float | None = 30.0,
+    ) -> None:
+        _steps_or_epochs(
+            "first_cycle_steps", first_cycle_steps, "first_cycle_epochs", first_cycle_epochs
+        )
+        if first_cycle_epochs is not None and first_cycle_epochs <= 0:
+            v.check_positive("first_cycle_epochs", first_cycle_epochs)
+        args = check_cosine_restarts_args(
+            learning_rate_base,
+            total_steps,
+            restarts,
+            # stands in for the epoch-based length until the fit says how many steps it is
+            1 if first_cycle_epochs is not None else first_cycle_steps,
+            t_mul,
+            m_mul,
+            warmup_learning_rate,
+            warmup_fraction,
+            hold_fraction,
+            min_learning_rate,
+        )
+        args["first_cycle_steps"] = first_cycle_steps if first_cycle_epochs is None else None
+        for key, value in args.items():
+            setattr(self, key, value)
+        self.first_cycle_epochs = first_cycle_epochs
+        super().__init__(log_dir, verbose, flush_secs)
+
+    def _make_schedule(self) -> CosineRestarts:
+        total, note = self._total_steps(self.total_steps)
+        first = self.first_cycle_steps
+        if self.first_cycle_epochs is not None:
+            first = max(1, self._epochs_to_steps(self.first_cycle_epochs, 0, "first_cycle_steps"))
+        return self._build(
+            CosineRestarts,
+            note,
+            learning_rate_base=self.learning_rate_base,
+            total_steps=total,
+            restarts=self.restarts,
+            first_cycle_steps=first,
+            t_mul=self.t_mul,
+            m_mul=self.m_mul,
+            warmup_learning_rate=self.warmup_learning_rate,
+            warmup_fraction=self.warmup_fraction,
+            hold_fraction=self.hold_fraction,
+            min_learning_rate=self.min_learning_rate,
+        )

@@ -1,0 +1,85 @@
+"""What every lr_tb schedule shares, and how any schedule is evaluated on many steps at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+
+class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Base class of lr_tb's schedules: a pure function of the 0-based optimizer step.
+
+    Subclasses store each constructor argument in an attribute of the same name, list those
+    names in `_config_keys`, and implement `_rate(step)` on a float tensor of any shape with
+    `keras.ops`, element-wise, so a whole curve can be computed in one call.
+    `get_config()` returns exactly the constructor's arguments.
+    """
+
+    _config_keys: tuple[str, ...] = ()
+
+    def __call__(self, step: Any) -> Any:
+        dtype = keras.config.floatx()
+        return self._rate(ops.cast(step, dtype), dtype)
+
+    def _rate(self, step: Any, dtype: str) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def peak_learning_rate(self) -> float:
+        """The largest rate this schedule ever returns."""
+        raise NotImplementedError
+
+    @property
+    def floor_learning_rate(self) -> float:
+        """The smallest rate this schedule ever returns."""
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        config = {}
+        for key in self._config_keys:
+            value = getattr(self, key)
+            config[key] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(self)))
+
+
+def evaluate(schedule: Any, steps: Any) -> np.ndarray:
+    """The rates of `schedule` at `steps`, as a float32 NumPy array of the same shape.
+
+    lr_tb's schedules are computed in one vectorized call. Other `LearningRateSchedule`s
+    (Keras' own use `ops.cond`, which wants a scalar) are tried vectorized first and, when
+    that fails or returns the wrong shape, evaluated one step at a time.
+
+    Args:
+        schedule: a `keras.optimizers.schedules.LearningRateSchedule`.
+        steps: integer step(s), array-like.
+
+    Returns:
+        `np.ndarray` of float32 rates, shaped like `steps`.
+    """
+    steps_np = np.asarray(steps, dtype=np.int64)
+    if steps_np.size == 0:
+        return np.zeros(steps_np.shape, dtype=np.float32)
+    if isinstance(schedule, StepSchedule):
+        out = ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps_np)))
+        return np.asarray(out, dtype=np.float32).reshape(steps_np.shape)
+    try:
+        out = np.asarray(ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps_np))))
+        if out.shape == steps_np.shape:
+            return out.astype(np.float32)
+    except Exception:  # noqa: BLE001 - any failure means "not vectorizable"
+        pass
+    flat = [float(ops.convert_to_numpy(schedule(int(s)))) for s in steps_np.ravel()]
+    return np.asarray(flat, dtype=np.float32).reshape(steps_np.shape)

@@ -1,0 +1,283 @@
+"""lr_tb.schedules: closed-form values at every boundary, a sweep against the plain-Python
+reference, equality with Keras' own schedules where definitions coincide, serialization,
+model.save/load, the registry, and one contract test over every schedule."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import reference as ref
+
+import lr_tb
+from lr_tb.schedules import (
+    Constant,
+    CosineRestarts,
+    ExponentialDecay,
+    WarmupCosineDecay,
+    evaluate,
+)
+
+F32 = 2.0**-23  # float32 relative precision: the schedules compute in float32
+
+
+def close(actual, expected, peak):
+    np.testing.assert_allclose(actual, expected, rtol=4 * F32, atol=8 * F32 * peak)
+
+
+def at(schedule, step):
+    return float(keras.ops.convert_to_numpy(schedule(step)))
+
+
+# -- ExponentialDecay ----------------------------------------------------------------------
+def test_exponential_boundaries():
+    s = ExponentialDecay(1e-3, 0.9, steps_per_epoch=10, min_learning_rate=5e-4)
+    close(at(s, 0), 1e-3, 1e-3)
+    close(at(s, 9), 1e-3, 1e-3)  # last step of epoch 0
+    close(at(s, 10), 9e-4, 1e-3)  # first step of epoch 1
+    close(at(s, 29), 8.1e-4, 1e-3)
+    close(at(s, 70), 5e-4, 1e-3)  # 0.9**7 * 1e-3 = 4.78e-4 < floor
+    close(at(s, 10_000), 5e-4, 1e-3)
+
+
+def test_exponential_sweep_matches_reference():
+    s = ExponentialDecay(2e-3, 0.7, steps_per_epoch=7, min_learning_rate=1e-5)
+    steps = np.arange(0, 300)
+    expected = [ref.exponential(t, 2e-3, 0.7, 7, 1e-5) for t in steps]
+    close(evaluate(s, steps), expected, 2e-3)
+
+
+def test_exponential_equals_keras_staircase_without_floor():
+    ours = ExponentialDecay(1e-2, 0.8, steps_per_epoch=13)
+    keras_s = keras.optimizers.schedules.ExponentialDecay(1e-2, 13, 0.8, staircase=True)
+    steps = np.arange(200)
+    close(evaluate(ours, steps), evaluate(keras_s, steps), 1e-2)
+
+
+# -- WarmupCosineDecay ---------------------------------------------------------------------
+WC = dict(
+    learning_rate_base=1e-3,
+    total_steps=100,
+    warmup_learning_rate=1e-4,
+    warmup_steps=10,
+    hold_steps=6,
+    min_learning_rate=2e-5,
+)
+
+
+def wc_ref(t):
+    return ref.warmup_cosine(t, 1e-3, 100, 1e-4, 10, 6, 2e-5)
+
+
+@pytest.mark.parametrize(
+    "step, expected",
+    [
+        (0, 1e-4),  # warmup start
+        (5, 1e-4 + (1e-3 - 1e-4) * 0.5),  # mid-warmup
+        (9, 1e-4 + (1e-3 - 1e-4) * 0.9),  # last warmup step
+        (10, 1e-3),  # end of warmup = peak
+        (15, 1e-3),  # last hold step
+        (16, 1e-3),  # first cosine step (cos(0) = 1)
+        (58, 2e-5 + 0.5 * (1e-3 - 2e-5)),  # cosine midpoint: (58 - 16) / 84 = 0.5
+        (99, 2e-5 + 0.5 * (1e-3 - 2e-5) * (1 + math.cos(math.pi * 83 / 84))),  # last step
+        (100, 2e-5),  # total_steps: floor
+        (10**6, 2e-5),  # far past the end
+    ],
+)
+def test_warmup_cosine_boundaries(step, expected):
+    close(at(WarmupCosineDecay(**WC), step), expected, 1e-3)
+
+
+def test_warmup_cosine_sweep_matches_reference():
+    steps = np.arange(0, 130)
+    close(evaluate(WarmupCosineDecay(**WC), steps), [wc_ref(t) for t in steps], 1e-3)
+
+
+def test_warmup_cosine_ends_at_floor_not_clipped_zero():
+    # The article's version decays to 0 and clips at the floor: flat well before the end.
+    s = WarmupCosineDecay(1e-3, total_steps=100, min_learning_rate=5e-4)
+    values = evaluate(s, np.arange(100))
+    assert np.all(np.diff(values) < 0)  # strictly decreasing all the way: never clipped
+    assert values[-1] > 5e-4
+
+
+def test_warmup_cosine_without_warmup_or_decay_segment():
+    close(at(WarmupCosineDecay(1e-3, 10), 0), 1e-3, 1e-3)
+    s = WarmupCosineDecay(1e-3, 10, warmup_steps=4, hold_steps=6, min_learning_rate=1e-5)
+    close(evaluate(s, [3, 4, 9, 10]), [1e-3 * 3 / 4, 1e-3, 1e-3, 1e-5], 1e-3)
+
+
+def test_warmup_cosine_equals_keras_cosine_decay_where_they_coincide():
+    # Keras: warmup from initial to warmup_target over warmup_steps, then decay_steps more.
+    keras_s = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=1e-4, decay_steps=80, alpha=0.1, warmup_target=1e-3, warmup_steps=20
+    )
+    ours = WarmupCosineDecay(
+        1e-3,
+        total_steps=100,
+        warmup_learning_rate=1e-4,
+        warmup_steps=20,
+        min_learning_rate=0.1 * 1e-3,
+    )
+    steps = np.arange(0, 120)
+    close(evaluate(ours, steps), evaluate(keras_s, steps), 1e-3)
+
+
+# -- CosineRestarts ------------------------------------------------------------------------
+ARTICLE = [0.05, 0.15, 0.30, 0.50]
+
+
+def test_restarts_article_form_cycles_and_boundaries():
+    s = CosineRestarts(
+        1e-3,
+        200,
+        restarts=ARTICLE,
+        warmup_learning_rate=1e-4,
+        warmup_fraction=0.1,
+        hold_fraction=0.1,
+        min_learning_rate=1e-5,
+    )
+    assert s.cycle_starts() == [0.0, 10.0, 30.0, 60.0, 100.0]
+    cycles = ref.cycles_from_restarts(ARTICLE, 200)
+    assert cycles == [(0, 10), (10, 30), (30, 60), (60, 100), (100, 200)]
+
+    def r(t):
+        return ref.cosine_restarts(t, 1e-3, 200, cycles, 1.0, 1e-4, 0.1, 0.1, 1e-5)
+
+    # each restart jumps back to the warmup start; warmup ends at the peak
+    for start, end in cycles:
+        length = end - start
+        close(at(s, start), 1e-4, 1e-3)
+        close(at(s, start + 0.1 * length), 1e-3, 1e-3) if (0.1 * length) % 1 == 0 else None
+        close(at(s, end - 1), r(end - 1), 1e-3)
+    close(at(s, 12), 1e-3, 1e-3)  # warmup of cycle 1 is 2 steps: step 12 is the peak
+    close(at(s, 200), 1e-5, 1e-3)
+    steps = np.arange(0, 230)
+    close(evaluate(s, steps), [r(t) for t in steps], 1e-3)
+
+
+def test_restarts_sgdr_form_matches_reference_with_warmup_and_floor():
+    s = CosineRestarts(
+        1e-3,
+        700,
+        first_cycle_steps=20,
+        t_mul=2.0,
+        m_mul=0.5,
+        warmup_learning_rate=1e-4,
+        warmup_fraction=0.2,
+        min_learning_rate=1e-5,
+    )
+    cycles = ref.cycles_sgdr(20, 2.0, 700)
+    assert s.cycle_starts() == [c[0] for c in cycles] == [0, 20, 60, 140, 300, 620]
+    steps = np.arange(0, 720)
+    expected = [ref.cosine_restarts(t, 1e-3, 700, cycles, 0.5, 1e-4, 0.2, 0.0, 1e-5) for t in steps]
+    close(evaluate(s, steps), expected, 1e-3)
+    # peaks after each warmup: 1e-3 * 0.5**i
+    for i, (start, end) in enumerate(cycles[:4]):
+        close(at(s, start + 0.2 * (end - start)), 1e-3 * 0.5**i, 1e-3)
+
+
+def test_restarts_sgdr_equals_keras_cosine_decay_restarts():
+    keras_s = keras.optimizers.schedules.CosineDecayRestarts(1e-3, 10, t_mul=2.0, m_mul=0.5)
+    ours = CosineRestarts(1e-3, total_steps=10_000, first_cycle_steps=10, t_mul=2.0, m_mul=0.5)
+    steps = np.arange(0, 1300)
+    close(evaluate(ours, steps), evaluate(keras_s, steps), 1e-3)
+
+
+def test_restarts_sgdr_constant_length():
+    s = CosineRestarts(1.0, 50, first_cycle_steps=10)
+    cycles = ref.cycles_sgdr(10, 1.0, 50)
+    steps = np.arange(60)
+    close(evaluate(s, steps), [ref.cosine_restarts(t, 1.0, 50, cycles) for t in steps], 1.0)
+
+
+def test_restarts_non_integer_t_mul_indexes_cycles_exactly():
+    s = CosineRestarts(1.0, 2000, first_cycle_steps=7, t_mul=1.5)
+    cycles = ref.cycles_sgdr(7, 1.5, 2000)
+    steps = np.arange(2000)
+    close(evaluate(s, steps), [ref.cosine_restarts(t, 1.0, 2000, cycles) for t in steps], 1.0)
+
+
+# -- every schedule: one contract ----------------------------------------------------------
+EVERY = {
+    "constant": Constant(3e-4),
+    "exponential": ExponentialDecay(1e-3, 0.9, steps_per_epoch=5, min_learning_rate=1e-5),
+    "warmup_cosine": WarmupCosineDecay(**WC),
+    "cosine_restarts": CosineRestarts(
+        1e-3,
+        120,
+        restarts=[0.25, 0.5],
+        warmup_fraction=0.2,
+        warmup_learning_rate=1e-5,
+        min_learning_rate=1e-6,
+    ),
+    "sgdr": CosineRestarts(1e-3, 150, first_cycle_steps=10, t_mul=2.0, m_mul=0.8),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVERY))
+def test_contract(name):
+    s = EVERY[name]
+    steps = np.arange(0, 200)
+    values = evaluate(s, steps)
+    assert values.dtype == np.float32 and values.shape == (200,)
+    assert np.all(np.isfinite(values))
+    assert np.all(values <= s.peak_learning_rate * (1 + 4 * F32))
+    assert np.all(values >= s.floor_learning_rate * (1 - 4 * F32))
+    # scalar calls agree with the vector call
+    for t in (0, 1, 57, 199):
+        assert at(s, t) == pytest.approx(float(values[t]), rel=4 * F32)
+    # a LearningRateSchedule Keras can serialize and rebuild
+    assert isinstance(s, keras.optimizers.schedules.LearningRateSchedule)
+    config = keras.saving.serialize_keras_object(s)
+    assert config["registered_name"].startswith("lr_tb>")
+    clone = keras.saving.deserialize_keras_object(config)
+    assert type(clone) is type(s) and clone.get_config() == s.get_config()
+    np.testing.assert_array_equal(evaluate(clone, steps), values)
+    # get_config returns exactly the constructor's arguments
+    assert type(s)(**s.get_config()).get_config() == s.get_config()
+    # usable directly by an optimizer
+    assert float(keras.optimizers.Adam(learning_rate=s).learning_rate) == pytest.approx(
+        float(values[0]), rel=4 * F32
+    )
+
+
+@pytest.mark.parametrize("name", sorted(EVERY))
+def test_model_save_load_continues_with_same_rate(name, tmp_path):
+    from conftest import bias_model, zeros_data
+
+    s = EVERY[name]
+    model = bias_model(optimizer=keras.optimizers.SGD(learning_rate=s))
+    x, y = zeros_data(24)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)  # 6 steps
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert int(loaded.optimizer.iterations) == 6
+    assert loaded.optimizer._learning_rate.get_config() == s.get_config()
+    bias_before = float(loaded.layers[-1].bias.numpy()[0])
+    loaded.fit(x, y, batch_size=8, epochs=1, verbose=0)  # steps 6, 7, 8
+    used = float(loaded.layers[-1].bias.numpy()[0]) - bias_before
+    assert -used == pytest.approx(
+        float(np.sum(evaluate(s, [6, 7, 8]).astype(np.float64))), rel=1e-5
+    )
+
+
+# -- registry ------------------------------------------------------------------------------
+def test_registry_names_and_get():
+    assert lr_tb.schedules.names() == [
+        "constant",
+        "cosine_restarts",
+        "exponential",
+        "warmup_cosine",
+    ]
+    s = lr_tb.schedules.get("warmup_cosine", **WC)
+    assert s == WarmupCosineDecay(**WC)
+    assert isinstance(lr_tb.schedules.get("constant", learning_rate=0.1), Constant)
+
+
+def test_registry_unknown_name_lists_valid_ones():
+    with pytest.raises(ValueError, match=r"name.*one of \['constant', 'cosine_restarts'.*'cosin'"):
+        lr_tb.schedules.get("cosin")
+    with pytest.raises(TypeError, match="name"):
+        lr_tb.schedules.get(3)
