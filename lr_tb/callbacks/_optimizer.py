@@ -67,6 +67,8 @@ def install(optimizer: Any, callback: Any, rate_fn: Callable[[Any], Any]) -> Non
         )
     current = owner(optimizer)
     if current is not None and current is not callback:
+        # This fit is about to abort: undo the other scheduler too, so nothing is left applied.
+        current._finish()
         raise TypeError(
             f"{type(callback).__name__}: another lr_tb scheduler "
             f"({type(current).__name__}) already sets this optimizer's learning rate; "
@@ -92,6 +94,10 @@ def uninstall(optimizer: Any, callback: Any, last_rate: float | None) -> None:
         optimizer._learning_rate.assign(last_rate)
 
 
+def _is_end_of_data(error: BaseException) -> bool:
+    return isinstance(error, StopIteration) or type(error).__name__ == "OutOfRangeError"
+
+
 class _GuardedTrainFunction:
     """Wraps `model.train_function` to run crash hooks when a train step raises."""
 
@@ -102,7 +108,9 @@ class _GuardedTrainFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return self.function(*args, **kwargs)
-        except BaseException:
+        except BaseException as error:
+            if _is_end_of_data(error):  # how Keras learns a dataset of unknown size is done
+                raise
             for hook in list(self.hooks):
                 try:
                     hook()

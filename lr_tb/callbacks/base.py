@@ -16,9 +16,11 @@ flush point in one vectorized call, appends them to `learning_rates` and writes 
 
 from __future__ import annotations
 
+import atexit
 import copy
 import os
 import time
+import weakref
 from typing import Any
 
 import keras
@@ -30,6 +32,21 @@ from lr_tb.callbacks import _optimizer
 from lr_tb.event_writer import ScalarEventWriter
 
 TAG = "learning_rate"
+
+# Callbacks in the middle of a fit. If something outside the train step raises (another
+# callback, say), Keras calls no hook of ours: what is pending is written at the next fit's
+# train begin, or here at interpreter exit.
+_ACTIVE: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _finish_active() -> None:
+    for callback in list(_ACTIVE):
+        try:
+            callback._finish()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+
 
 # Attributes that belong to one `fit` (a model, open files): not copied by `copy.deepcopy`.
 _RUNTIME_ATTRS = frozenset({"_model", "params", "_optimizer", "_writer"})
@@ -90,6 +107,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         self._next_step: int | None = None
         self._begin()
         self._active = True
+        _ACTIVE.add(self)
         _optimizer.guard_train_function(self.model, self._on_crash, rebuild=self._changes_rate)
         if self.run_dir is not None:
             self._writer = ScalarEventWriter(self.run_dir)
@@ -166,6 +184,7 @@ class LearningRateCallback(keras.callbacks.Callback):
             self._record()
         finally:
             self._active = False
+            _ACTIVE.discard(self)
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
