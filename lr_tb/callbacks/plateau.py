@@ -16,6 +16,13 @@ from lr_tb.callbacks.base import LearningRateCallback
 _MODES = ("auto", "min", "max")
 
 
+def _compiled_metrics(model: keras.Model) -> list:
+    found = []
+    for metric in getattr(model, "metrics", []):
+        found.extend(getattr(metric, "metrics", [metric]))
+    return found
+
+
 class ReduceLROnPlateau(LearningRateCallback):
     """Multiplies the rate by `factor` when `monitor` stops improving; logs every step.
 
@@ -40,7 +47,8 @@ class ReduceLROnPlateau(LearningRateCallback):
         monitor: the metric to watch, a key of the epoch logs (e.g. "val_loss").
         factor: the multiplier, in (0, 1).
         patience: epochs without improvement before a reduction, >= 0.
-        mode: "min", "max" or "auto" ("max" when the name has "acc", else "min").
+        mode: "min", "max" or "auto" (as Keras 3: losses go down, a compiled metric knows its
+            direction; another name raises a ValueError, as in Keras).
         min_delta: the least change that counts as an improvement, >= 0.
         cooldown: epochs to wait after a reduction before counting again, >= 0.
         min_lr: the floor, >= 0.
@@ -83,6 +91,7 @@ class ReduceLROnPlateau(LearningRateCallback):
         self.cooldown = v.check_int("cooldown", cooldown, 0)
         self.min_lr = v.check_non_negative("min_lr", min_lr)
         super().__init__(log_dir=log_dir, verbose=verbose, flush_secs=flush_secs)
+        self._minimize = self.mode != "max"
         self._reset()
 
     def _reset(self) -> None:
@@ -90,11 +99,27 @@ class ReduceLROnPlateau(LearningRateCallback):
         self.cooldown_counter = 0
         self.best = math.inf if self._minimize else -math.inf
 
-    @property
-    def _minimize(self) -> bool:
-        if self.mode == "auto":
-            return "acc" not in self.monitor
-        return self.mode == "min"
+    def _resolve_mode(self, final: bool) -> bool:
+        """Keras 3's rule for "auto": a loss is minimized; a compiled metric says its own
+        direction (known once the metrics are built: at train begin if the model was built
+        by a previous fit, else after the first epoch); another name raises a ValueError."""
+        if self.mode != "auto":
+            self._minimize = self.mode == "min"
+            return True
+        name = self.monitor.removeprefix("val_")
+        if name == "loss" or name.endswith("_loss"):
+            self._minimize = True
+            return True
+        for metric in _compiled_metrics(self.model):
+            if metric.name == name and hasattr(metric, "_direction"):
+                self._minimize = metric._direction != "up"
+                return True
+        if not final:
+            return False
+        raise ValueError(
+            f"ReduceLROnPlateau can't tell whether `{self.monitor}` should go down or up. "
+            f"Pass mode='min' or mode='max'. Received: monitor={self.monitor!r}, mode='auto'"
+        )
 
     def _improved(self, current: float) -> bool:
         if self._minimize:
@@ -109,6 +134,7 @@ class ReduceLROnPlateau(LearningRateCallback):
                 "it cannot reduce a `LearningRateSchedule` or a callable. "
                 f"Received: learning_rate={variable!r}"
             )
+        self._mode_known = self._resolve_mode(final=False)
         self._reset()
         self._epoch_rate = float(ops.convert_to_numpy(variable))
 
@@ -131,6 +157,9 @@ class ReduceLROnPlateau(LearningRateCallback):
             )
             return
         current = float(current)
+        if not self._mode_known:
+            self._mode_known = self._resolve_mode(final=True)
+            self._reset()
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0

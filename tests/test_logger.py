@@ -1,0 +1,80 @@
+"""lr_tb.LearningRateLogger: logs whatever rate the optimizer has without changing it."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+from conftest import BiasProbe, assert_applied, bias_model, read_scalars, zeros_data
+
+import lr_tb
+from lr_tb.schedules import evaluate
+
+SPE, EPOCHS = 5, 3
+
+
+def fit(model, cb, epochs=EPOCHS, **kw):
+    x, y = zeros_data()
+    probe = BiasProbe()
+    model.fit(x, y, batch_size=8, epochs=epochs, verbose=0, callbacks=[cb, probe], **kw)
+    return probe
+
+
+@pytest.mark.parametrize("spe", [1, 3])
+def test_keras_schedule_in_optimizer(spe, tmp_path):
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.1, decay_steps=10, warmup_target=0.2, warmup_steps=3
+    )
+    model = bias_model(steps_per_execution=spe, optimizer=keras.optimizers.SGD(schedule))
+    cb = lr_tb.LearningRateLogger(str(tmp_path))
+    probe = fit(model, cb)
+    want = evaluate(schedule, range(EPOCHS * SPE))
+    assert cb.steps == list(range(EPOCHS * SPE))
+    np.testing.assert_array_equal(cb.learning_rates, want.tolist())
+    assert_applied(probe, cb.learning_rates)
+    steps, values = read_scalars(os.path.join(str(tmp_path), "train"))
+    assert steps == cb.steps
+    np.testing.assert_array_equal(values, want)
+
+
+def test_float_rate_changed_by_keras_learning_rate_scheduler(tmp_path):
+    model = bias_model(learning_rate=0.1)
+    keras_cb = keras.callbacks.LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))
+    cb = lr_tb.LearningRateLogger(str(tmp_path))
+    x, y = zeros_data()
+    probe = BiasProbe()
+    model.fit(x, y, batch_size=8, epochs=EPOCHS, verbose=0, callbacks=[keras_cb, cb, probe])
+    want = np.float32([0.1 / (e + 1) for e in range(EPOCHS) for _ in range(SPE)])
+    np.testing.assert_array_equal(np.float32(cb.learning_rates), want)
+    assert_applied(probe, cb.learning_rates)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.1 / EPOCHS)  # unchanged
+
+
+def test_logs_what_an_lr_tb_scheduler_applies_and_every_n_steps(tmp_path):
+    model = bias_model()
+    scheduler = lr_tb.WarmupCosineDecayScheduler(1e-2, warmup_steps=3)
+    logger = lr_tb.LearningRateLogger(str(tmp_path), every_n_steps=4)
+    x, y = zeros_data()
+    model.fit(x, y, batch_size=8, epochs=EPOCHS, verbose=0, callbacks=[logger, scheduler])
+    assert logger.steps == [0, 4, 8, 12]
+    np.testing.assert_array_equal(
+        logger.learning_rates, [scheduler.learning_rates[s] for s in logger.steps]
+    )
+    steps, _ = read_scalars(os.path.join(str(tmp_path), "train"))
+    assert steps == [0, 4, 8, 12]
+
+
+def test_loss_scale_optimizer_and_initial_epoch(tmp_path):
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 5, 0.5, staircase=True)
+    opt = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(schedule))
+    model = bias_model(optimizer=opt)
+    cb = lr_tb.LearningRateLogger(str(tmp_path))
+    fit(model, cb, epochs=3, initial_epoch=1)
+    # the axis starts at initial_epoch * spe = 5; Keras' schedule sees iterations 0..9
+    assert cb.steps == list(range(5, 15))
+    np.testing.assert_array_equal(cb.learning_rates, evaluate(schedule, range(10)).tolist())
+
+
+def test_log_dir_is_required():
+    with pytest.raises(TypeError, match="log_dir"):
+        lr_tb.LearningRateLogger(None)
