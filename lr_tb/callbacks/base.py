@@ -123,7 +123,9 @@ class LearningRateCallback(keras.callbacks.Callback):
             self._next_step = start
         self._epoch_first_index = len(self.learning_rates)
 
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        # A batch *begin* hook: overriding on_train_batch_end would turn off Keras' async
+        # dispatch of batch-end callbacks on the JAX and torch backends.
         if self.flush_secs is not None and time.monotonic() - self._last_flush >= self.flush_secs:
             self._record()
             self._flush()

@@ -73,6 +73,7 @@ class LearningRateLogger(LearningRateCallback):
         return None
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        super().on_train_batch_begin(batch, logs)
         if self._schedule_source() is not None:
             return
         held = self._optimizer._learning_rate

@@ -72,6 +72,8 @@ class ScheduleCallback(LearningRateCallback):
 
         def rate_fn(iterations: Any) -> Any:
             # `self._offset` is fixed at the first epoch begin, before the step is traced.
+            if self._offset == 0:
+                return self.schedule(iterations)
             return self.schedule(ops.add(ops.cast(iterations, "int32"), self._offset))
 
         _optimizer.install(self._optimizer, self, rate_fn)

@@ -2,7 +2,9 @@
 
 Each function is element-wise over float tensors (any shape, broadcastable arguments), written
 with `keras.ops` so it runs in the compiled train step on every backend. `t` is the step
-relative to the start of the piece.
+relative to the start of the piece. Arguments may also be Python floats: then the constant
+parts are folded in Python, which keeps the per-step graph small (on TensorFlow's CPU graph
+executor every op costs microseconds, at every step).
 """
 
 from __future__ import annotations
@@ -17,18 +19,25 @@ from keras import ops
 _TINY = 1e-12
 
 
+def _positive(length: Any) -> Any:
+    if isinstance(length, (int, float)):
+        return max(float(length), _TINY)
+    return ops.maximum(length, _TINY)
+
+
 def linear(t: Any, start: Any, end: Any, length: Any) -> Any:
     """`start + (end - start) * t / length`: `start` at t=0, `end` at t=length."""
-    return start + (end - start) * t / ops.maximum(length, _TINY)
+    return start + t * ((end - start) / _positive(length))
 
 
 def cosine(t: Any, start: Any, end: Any, length: Any) -> Any:
     """`end + 0.5 * (start - end) * (1 + cos(pi * t / length))`, t clipped to [0, length].
 
-    `start` at t=0, the midpoint at t=length/2, `end` at t=length and after.
+    `start` at t <= 0, the midpoint at t=length/2, `end` at t >= length.
     """
-    progress = ops.clip(t / ops.maximum(length, _TINY), 0.0, 1.0)
-    return end + 0.5 * (start - end) * (1.0 + ops.cos(math.pi * progress))
+    progress = ops.clip(t * (math.pi / _positive(length)), 0.0, math.pi)
+    half = (start - end) * 0.5
+    return (end + half) + half * ops.cos(progress)
 
 
 def warmup_hold_cosine(
@@ -42,15 +51,12 @@ def warmup_hold_cosine(
     t < length:                  cosine(t - warmup - hold, peak, floor, length - warmup - hold)
     t >= length:                 floor
     ```
+    The hold needs no branch of its own: the cosine piece is clipped at its start, where it
+    equals the peak.
     """
     decay_start = warmup + hold
-    rate = ops.where(
-        t < warmup,
-        linear(t, warmup_start, peak, warmup),
-        ops.where(
-            t < decay_start,
-            peak + ops.zeros_like(t),
-            cosine(t - decay_start, peak, floor, length - decay_start),
-        ),
-    )
-    return ops.where(t >= length, floor + ops.zeros_like(t), rate)
+    decayed = cosine(t - decay_start, peak, floor, length - decay_start)
+    rate = ops.where(t < warmup, linear(t, warmup_start, peak, warmup), decayed)
+    # Only a zero-length cosine (decay_start == length) needs this: its clip can't tell
+    # t == length (floor) from t == decay_start (peak).
+    return ops.where(t >= length, floor, rate)

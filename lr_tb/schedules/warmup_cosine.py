@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-from keras import ops
 
 from lr_tb import _validation as v
 from lr_tb.schedules.base import StepSchedule
@@ -124,17 +123,15 @@ class WarmupCosineDecay(StepSchedule):
         )
 
     def _rate(self, step: Any, dtype: str) -> Any:
-        def c(x: float) -> Any:
-            return ops.cast(x, dtype)
-
+        # Python floats: the constant arithmetic is folded before it reaches the graph.
         return warmup_hold_cosine(
             step,
-            peak=c(self.learning_rate_base),
-            length=c(self.total_steps),
-            warmup_start=c(self.warmup_learning_rate),
-            warmup=c(self.warmup_steps),
-            hold=c(self.hold_steps),
-            floor=c(self.min_learning_rate),
+            peak=self.learning_rate_base,
+            length=float(self.total_steps),
+            warmup_start=self.warmup_learning_rate,
+            warmup=float(self.warmup_steps),
+            hold=float(self.hold_steps),
+            floor=self.min_learning_rate,
         )
 
     @property
