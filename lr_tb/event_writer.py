@@ -7,7 +7,9 @@ record framing. TensorFlow is not needed, so this works on the JAX and torch bac
 Every lr_tb writer owns its own file, named like TensorFlow's
 (`events.out.tfevents.<time>.<host>.<pid>.<n>.lr_tb`), in the run directory it is given;
 TensorBoard merges all event files of a directory into one run, so the learning rate shows in
-the same run as the curves `keras.callbacks.TensorBoard` writes there.
+the same run as the curves `keras.callbacks.TensorBoard` writes there. TensorBoard reads a
+run's files in name order, so the per-process counter in the name is zero-padded: files made
+one after another (one per `fit`) sort in the order they were made.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class ScalarEventWriter:
         os.makedirs(run_dir, exist_ok=True)
         name = (
             f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."
-            f"{os.getpid()}.{next(_FILE_COUNTER)}{filename_suffix}"
+            f"{os.getpid()}.{next(_FILE_COUNTER):06d}{filename_suffix}"
         )
         self.run_dir = run_dir
         self.path = os.path.join(run_dir, name)

@@ -62,3 +62,15 @@ def test_mismatched_lengths_are_refused(tmp_path):
     with pytest.raises(ValueError, match="same length"):
         writer.write("learning_rate", [0, 1], [0.1])
     writer.close()
+
+
+def test_files_sort_in_creation_order(tmp_path):
+    # one file per fit: a 10th fit in the same second must not sort before the 9th
+    for fit in range(12):
+        writer = ScalarEventWriter(str(tmp_path))
+        writer.write("learning_rate", [fit], [float(fit)])
+        writer.close()
+    names = sorted(os.listdir(tmp_path))
+    assert [int(n.split(".")[-2]) for n in names] == sorted(int(n.split(".")[-2]) for n in names)
+    steps, values = read_scalars(str(tmp_path))
+    assert steps == list(range(12))
