@@ -44,10 +44,16 @@ def checked_optimizer(model: Any, who: str) -> Any:
     return inner
 
 
-def read_iterations(model: Any, optimizer: Any) -> int:
-    """The optimizer's step counter, current also in the middle of a JAX epoch."""
+def sync_state(model: Any) -> None:
+    """On JAX, put the training state back into the variables (Keras empties them while an
+    epoch runs); elsewhere the variables are always current."""
     if keras.backend.backend() == "jax" and hasattr(model, "jax_state_sync"):
         model.jax_state_sync()
+
+
+def read_iterations(model: Any, optimizer: Any) -> int:
+    """The optimizer's step counter, current also in the middle of a JAX epoch."""
+    sync_state(model)
     return int(ops.convert_to_numpy(optimizer._iterations))
 
 

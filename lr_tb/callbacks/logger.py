@@ -77,7 +77,11 @@ class LearningRateLogger(LearningRateCallback):
         if self._schedule_source() is not None:
             return
         held = self._optimizer._learning_rate
-        rate = held() if callable(held) and not isinstance(held, keras.Variable) else held
+        if isinstance(held, keras.Variable):
+            _optimizer.sync_state(self.model)  # a JAX epoch keeps the value elsewhere
+            rate = held
+        else:
+            rate = held()
         rate = float(ops.convert_to_numpy(rate))
         if not self._segments or self._segments[-1][1] != rate:
             self._segments.append((self._position(), rate))
