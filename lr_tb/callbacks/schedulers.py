@@ -31,10 +31,38 @@ def _steps_or_epochs(steps_name: str, steps: Any, epochs_name: str, epochs: Any)
 
 
 class _FitLengthScheduler(ScheduleCallback):
-    """A ScheduleCallback whose schedule is built from the fit's steps per epoch and epochs."""
+    """A ScheduleCallback whose schedule is built from the fit's steps per epoch and epochs.
 
-    def __init__(self, log_dir: str | None, verbose: int, flush_secs: float | None) -> None:
+    Subclasses pass their schedule's checked arguments (`schedule_args`, a dict by argument
+    name), kept as attributes of the same names, and say in `_fit_args` which of them the fit
+    decides.
+    """
+
+    schedule_class: type
+
+    def __init__(
+        self,
+        schedule_args: dict[str, Any],
+        log_dir: str | None,
+        verbose: int,
+        flush_secs: float | None,
+    ) -> None:
+        self._schedule_keys = tuple(schedule_args)
+        for key, value in schedule_args.items():
+            setattr(self, key, value)
         super().__init__(schedule=None, log_dir=log_dir, verbose=verbose, flush_secs=flush_secs)
+
+    def _fit_args(self) -> tuple[dict[str, Any], str]:
+        """The arguments this fit decides, and a note on where they came from."""
+        return {}, ""
+
+    def _make_schedule(self) -> Any:
+        overrides, note = self._fit_args()
+        args = {key: getattr(self, key) for key in self._schedule_keys} | overrides
+        try:
+            return self.schedule_class(**args)
+        except ValueError as error:
+            raise ValueError(f"{type(self).__name__}: {error}{note}") from None
 
     def _fit_steps_per_epoch(self, needed_for: str) -> int:
         steps = self._steps_per_epoch
@@ -58,12 +86,6 @@ class _FitLengthScheduler(ScheduleCallback):
         if epochs is None:
             return steps
         return int(round(epochs * self._fit_steps_per_epoch(name)))
-
-    def _build(self, cls: type, note: str, **kwargs: Any) -> Any:
-        try:
-            return cls(**kwargs)
-        except ValueError as error:
-            raise ValueError(f"{type(self).__name__}: {error}{note}") from None
 
 
 class ExponentialDecayScheduler(_FitLengthScheduler):
@@ -92,6 +114,8 @@ class ExponentialDecayScheduler(_FitLengthScheduler):
         >>> model.fit(x, y, epochs=10, callbacks=[callback])
     """
 
+    schedule_class = ExponentialDecay
+
     def __init__(
         self,
         learning_rate_base: float,
@@ -102,26 +126,18 @@ class ExponentialDecayScheduler(_FitLengthScheduler):
         verbose: int = 0,
         flush_secs: float | None = 30.0,
     ) -> None:
-        (
-            self.learning_rate_base,
-            self.decay_rate,
-            self.steps_per_epoch,
-            self.min_learning_rate,
-        ) = check_exponential_args(
-            learning_rate_base, decay_rate, steps_per_epoch, min_learning_rate
+        super().__init__(
+            check_exponential_args(
+                learning_rate_base, decay_rate, steps_per_epoch, min_learning_rate
+            ),
+            log_dir,
+            verbose,
+            flush_secs,
         )
-        super().__init__(log_dir, verbose, flush_secs)
 
-    def _make_schedule(self) -> ExponentialDecay:
+    def _fit_args(self) -> tuple[dict[str, Any], str]:
         spe = self.steps_per_epoch or self._fit_steps_per_epoch("steps_per_epoch")
-        return self._build(
-            ExponentialDecay,
-            "",
-            learning_rate_base=self.learning_rate_base,
-            decay_rate=self.decay_rate,
-            steps_per_epoch=spe,
-            min_learning_rate=self.min_learning_rate,
-        )
+        return {"steps_per_epoch": spe}, ""
 
 
 class WarmupCosineDecayScheduler(_FitLengthScheduler):
@@ -152,6 +168,8 @@ class WarmupCosineDecayScheduler(_FitLengthScheduler):
         ...                                       callback])
     """
 
+    schedule_class = WarmupCosineDecay
+
     def __init__(
         self,
         learning_rate_base: float,
@@ -169,39 +187,27 @@ class WarmupCosineDecayScheduler(_FitLengthScheduler):
     ) -> None:
         _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
         _steps_or_epochs("hold_steps", hold_steps, "hold_epochs", hold_epochs)
-        (
-            self.learning_rate_base,
-            self.total_steps,
-            self.warmup_learning_rate,
-            self.warmup_steps,
-            self.hold_steps,
-            self.min_learning_rate,
-        ) = check_warmup_cosine_args(
-            learning_rate_base,
-            total_steps,
-            warmup_learning_rate,
-            warmup_steps,
-            hold_steps,
-            min_learning_rate,
-        )
         self.warmup_epochs = warmup_epochs
         self.hold_epochs = hold_epochs
-        super().__init__(log_dir, verbose, flush_secs)
-
-    def _make_schedule(self) -> WarmupCosineDecay:
-        total, note = self._total_steps(self.total_steps)
-        return self._build(
-            WarmupCosineDecay,
-            note,
-            learning_rate_base=self.learning_rate_base,
-            total_steps=total,
-            warmup_learning_rate=self.warmup_learning_rate,
-            warmup_steps=self._epochs_to_steps(
-                self.warmup_epochs, self.warmup_steps, "warmup_steps"
+        super().__init__(
+            check_warmup_cosine_args(
+                learning_rate_base,
+                total_steps,
+                warmup_learning_rate,
+                warmup_steps,
+                hold_steps,
+                min_learning_rate,
             ),
-            hold_steps=self._epochs_to_steps(self.hold_epochs, self.hold_steps, "hold_steps"),
-            min_learning_rate=self.min_learning_rate,
+            log_dir,
+            verbose,
+            flush_secs,
         )
+
+    def _fit_args(self) -> tuple[dict[str, Any], str]:
+        total, note = self._total_steps(self.total_steps)
+        warmup = self._epochs_to_steps(self.warmup_epochs, self.warmup_steps, "warmup_steps")
+        hold = self._epochs_to_steps(self.hold_epochs, self.hold_steps, "hold_steps")
+        return {"total_steps": total, "warmup_steps": warmup, "hold_steps": hold}, note
 
 
 class CosineRestartsScheduler(_FitLengthScheduler):
@@ -233,6 +239,8 @@ class CosineRestartsScheduler(_FitLengthScheduler):
         ...     1e-3, restarts=[0.05, 0.15, 0.30, 0.50], warmup_fraction=0.1,
         ...     log_dir="runs/restarts")
     """
+
+    schedule_class = CosineRestarts
 
     def __init__(
         self,
@@ -271,27 +279,12 @@ class CosineRestartsScheduler(_FitLengthScheduler):
             min_learning_rate,
         )
         args["first_cycle_steps"] = first_cycle_steps if first_cycle_epochs is None else None
-        for key, value in args.items():
-            setattr(self, key, value)
         self.first_cycle_epochs = first_cycle_epochs
-        super().__init__(log_dir, verbose, flush_secs)
+        super().__init__(args, log_dir, verbose, flush_secs)
 
-    def _make_schedule(self) -> CosineRestarts:
+    def _fit_args(self) -> tuple[dict[str, Any], str]:
         total, note = self._total_steps(self.total_steps)
         first = self.first_cycle_steps
         if self.first_cycle_epochs is not None:
             first = max(1, self._epochs_to_steps(self.first_cycle_epochs, 0, "first_cycle_steps"))
-        return self._build(
-            CosineRestarts,
-            note,
-            learning_rate_base=self.learning_rate_base,
-            total_steps=total,
-            restarts=self.restarts,
-            first_cycle_steps=first,
-            t_mul=self.t_mul,
-            m_mul=self.m_mul,
-            warmup_learning_rate=self.warmup_learning_rate,
-            warmup_fraction=self.warmup_fraction,
-            hold_fraction=self.hold_fraction,
-            min_learning_rate=self.min_learning_rate,
-        )
+        return {"total_steps": total, "first_cycle_steps": first}, note

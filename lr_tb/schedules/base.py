@@ -20,6 +20,11 @@ class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     _config_keys: tuple[str, ...] = ()
 
+    def _set_args(self, args: dict[str, Any]) -> None:
+        """Store checked constructor arguments under their own names."""
+        for key in self._config_keys:
+            setattr(self, key, args[key])
+
     def __call__(self, step: Any) -> Any:
         dtype = keras.config.floatx()
         return self._rate(ops.cast(step, dtype), dtype)

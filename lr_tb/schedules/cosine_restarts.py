@@ -168,20 +168,20 @@ class CosineRestarts(StepSchedule):
     ) -> None:
         if total_steps is None:
             v.check_int("total_steps", total_steps, 1)
-        args = check_cosine_restarts_args(
-            learning_rate_base,
-            total_steps,
-            restarts,
-            first_cycle_steps,
-            t_mul,
-            m_mul,
-            warmup_learning_rate,
-            warmup_fraction,
-            hold_fraction,
-            min_learning_rate,
+        self._set_args(
+            check_cosine_restarts_args(
+                learning_rate_base,
+                total_steps,
+                restarts,
+                first_cycle_steps,
+                t_mul,
+                m_mul,
+                warmup_learning_rate,
+                warmup_fraction,
+                hold_fraction,
+                min_learning_rate,
+            )
         )
-        for key, value in args.items():
-            setattr(self, key, value)
 
     def cycle_starts(self) -> list[float]:
         """The step each cycle starts at, for the cycles that start before `total_steps`."""

@@ -13,14 +13,21 @@ from lr_tb.schedules.base import StepSchedule
 
 def check_exponential_args(
     learning_rate_base: Any, decay_rate: Any, steps_per_epoch: Any, min_learning_rate: Any
-) -> tuple[float, float, int | None, float]:
-    """Validate `ExponentialDecay`'s arguments; `steps_per_epoch` may be None (not known yet)."""
+) -> dict[str, Any]:
+    """Validate `ExponentialDecay`'s arguments; `steps_per_epoch` may be None (not known yet).
+
+    Returns the checked values by argument name."""
     base = v.check_positive("learning_rate_base", learning_rate_base)
     rate = v.check_in_range("decay_rate", decay_rate, 0.0, 1.0, low_open=True)
     spe = v.check_optional_int("steps_per_epoch", steps_per_epoch, 1)
     floor = v.check_non_negative("min_learning_rate", min_learning_rate)
     v.check_le("min_learning_rate", floor, "learning_rate_base", base)
-    return base, rate, spe, floor
+    return {
+        "learning_rate_base": base,
+        "decay_rate": rate,
+        "steps_per_epoch": spe,
+        "min_learning_rate": floor,
+    }
 
 
 @keras.saving.register_keras_serializable(package="lr_tb")
@@ -67,13 +74,10 @@ class ExponentialDecay(StepSchedule):
     ) -> None:
         if steps_per_epoch is None:
             v.check_int("steps_per_epoch", steps_per_epoch, 1)
-        (
-            self.learning_rate_base,
-            self.decay_rate,
-            self.steps_per_epoch,
-            self.min_learning_rate,
-        ) = check_exponential_args(
-            learning_rate_base, decay_rate, steps_per_epoch, min_learning_rate
+        self._set_args(
+            check_exponential_args(
+                learning_rate_base, decay_rate, steps_per_epoch, min_learning_rate
+            )
         )
 
     def _rate(self, step: Any, dtype: str) -> Any:

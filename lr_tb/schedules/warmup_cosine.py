@@ -18,8 +18,10 @@ def check_warmup_cosine_args(
     warmup_steps: Any,
     hold_steps: Any,
     min_learning_rate: Any,
-) -> tuple[float, int | None, float, int, int, float]:
-    """Validate `WarmupCosineDecay`'s arguments; `total_steps` may be None (not known yet)."""
+) -> dict[str, Any]:
+    """Validate `WarmupCosineDecay`'s arguments; `total_steps` may be None (not known yet).
+
+    Returns the checked values by argument name."""
     base = v.check_positive("learning_rate_base", learning_rate_base)
     total = v.check_optional_int("total_steps", total_steps, 1)
     warm_lr = v.check_non_negative("warmup_learning_rate", warmup_learning_rate)
@@ -35,7 +37,14 @@ def check_warmup_cosine_args(
                 "Arguments `warmup_steps` + `hold_steps` must be <= total_steps. Received: "
                 f"warmup_steps={warmup}, hold_steps={hold}, total_steps={total}"
             )
-    return base, total, warm_lr, warmup, hold, floor
+    return {
+        "learning_rate_base": base,
+        "total_steps": total,
+        "warmup_learning_rate": warm_lr,
+        "warmup_steps": warmup,
+        "hold_steps": hold,
+        "min_learning_rate": floor,
+    }
 
 
 @keras.saving.register_keras_serializable(package="lr_tb")
@@ -106,20 +115,15 @@ class WarmupCosineDecay(StepSchedule):
     ) -> None:
         if total_steps is None:
             v.check_int("total_steps", total_steps, 1)
-        (
-            self.learning_rate_base,
-            self.total_steps,
-            self.warmup_learning_rate,
-            self.warmup_steps,
-            self.hold_steps,
-            self.min_learning_rate,
-        ) = check_warmup_cosine_args(
-            learning_rate_base,
-            total_steps,
-            warmup_learning_rate,
-            warmup_steps,
-            hold_steps,
-            min_learning_rate,
+        self._set_args(
+            check_warmup_cosine_args(
+                learning_rate_base,
+                total_steps,
+                warmup_learning_rate,
+                warmup_steps,
+                hold_steps,
+                min_learning_rate,
+            )
         )
 
     def _rate(self, step: Any, dtype: str) -> Any:
