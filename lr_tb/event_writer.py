@@ -39,6 +39,88 @@ def _record(data: bytes) -> bytes:
     )
 
 
+def _crc32c_table() -> np.ndarray:
+    table = np.arange(256, dtype=np.uint32)
+    for _ in range(8):
+        table = np.where(table & 1, (table >> 1) ^ np.uint32(0x82F63B78), table >> 1)
+    return table.astype(np.uint32)
+
+
+_CRC_TABLE = _crc32c_table()
+
+
+def masked_crc32c_rows(rows: np.ndarray) -> np.ndarray:
+    """TFRecord's masked CRC-32C of every row of a (n, length) uint8 array, vectorized over
+    the rows: one table lookup per byte column instead of one Python step per byte."""
+    columns = np.ascontiguousarray(rows.T)
+    crc = np.full(rows.shape[0], 0xFFFFFFFF, dtype=np.uint32)
+    for column in columns:
+        crc = _CRC_TABLE[(crc ^ column) & 0xFF] ^ (crc >> 8)
+    crc ^= np.uint32(0xFFFFFFFF)
+    return ((crc >> 15) | (crc << 17)) + np.uint32(0xA282EAD8)  # uint32 arithmetic wraps
+
+
+def _varint_lengths(steps: np.ndarray) -> np.ndarray:
+    """Bytes of each step's varint; 0 for step 0, which proto3 leaves out."""
+    lengths = (steps > 0).astype(np.int64)
+    for i in range(1, 10):
+        lengths += steps >= (1 << (7 * i))
+    return lengths
+
+
+def encode_scalar_events(
+    tag: str, steps: np.ndarray, values: np.ndarray, wall_times: np.ndarray
+) -> bytes:
+    """The TFRecords of `Event(wall_time, step, summary={tag: simple_value})` for every point,
+    byte for byte what protobuf serializes, built with NumPy a column at a time.
+
+    Steps must be >= 0 and wall times non-zero; records are grouped in runs of equal
+    step-varint length (a handful of runs for ascending steps).
+    """
+    tag_bytes = tag.encode("utf-8")
+    value_len = 2 + len(tag_bytes) + 5  # tag field + simple_value field
+    summary_len = 2 + value_len
+    if value_len > 127:
+        raise ValueError(f"`tag` must be at most 120 bytes. Received: tag={tag!r}")
+    tail = np.frombuffer(
+        bytes([0x2A, summary_len, 0x0A, value_len, 0x0A, len(tag_bytes)]) + tag_bytes + b"\x15",
+        dtype=np.uint8,
+    )
+    lengths = _varint_lengths(steps)
+    bounds = [0, *(np.flatnonzero(np.diff(lengths)) + 1).tolist(), len(steps)]
+    chunks = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if a == b:
+            continue
+        k = int(lengths[a])
+        n = b - a
+        payload_len = 9 + (1 + k if k else 0) + len(tail) + 4
+        rows = np.empty((n, 12 + payload_len + 4), dtype=np.uint8)
+        header = struct.pack("<Q", payload_len)
+        rows[:, 0:8] = np.frombuffer(header, dtype=np.uint8)
+        rows[:, 8:12] = np.frombuffer(struct.pack("<I", masked_crc32c(header)), dtype=np.uint8)
+        at = 12
+        rows[:, at] = 0x09  # field 1, wall_time: fixed64
+        rows[:, at + 1 : at + 9] = wall_times[a:b].astype("<f8").view(np.uint8).reshape(n, 8)
+        at += 9
+        if k:
+            rows[:, at] = 0x10  # field 2, step: varint
+            step = steps[a:b].astype(np.uint64)
+            for i in range(k):
+                byte = (step >> np.uint64(7 * i)) & np.uint64(0x7F)
+                if i < k - 1:
+                    byte |= np.uint64(0x80)
+                rows[:, at + 1 + i] = byte.astype(np.uint8)
+            at += 1 + k
+        rows[:, at : at + len(tail)] = tail
+        at += len(tail)
+        rows[:, at : at + 4] = values[a:b].astype("<f4").view(np.uint8).reshape(n, 4)
+        at += 4
+        rows[:, at:] = masked_crc32c_rows(rows[:, 12:at]).astype("<u4").view(np.uint8).reshape(n, 4)
+        chunks.append(rows.tobytes())
+    return b"".join(chunks)
+
+
 class ScalarEventWriter:
     """Appends scalar points to a new event file in `run_dir`.
 
@@ -94,18 +176,10 @@ class ScalarEventWriter:
             times = np.full(steps_np.shape, time.time(), dtype=np.float64)
         else:
             times = np.asarray(wall_times, dtype=np.float64).ravel()
-        event = event_pb2.Event()
-        value = event.summary.value.add(tag=tag)
-        chunks = []
-        for step, rate, wall in zip(
-            steps_np.tolist(), values_np.tolist(), times.tolist(), strict=True
-        ):
-            event.step = step
-            event.wall_time = wall
-            value.simple_value = rate
-            chunks.append(_record(event.SerializeToString()))
-        self._file.write(b"".join(chunks))
-        self.points_written += len(chunks)
+        if steps_np.size and (steps_np.min() < 0 or not np.all(times)):
+            raise ValueError("`steps` must be >= 0 and `wall_times` non-zero.")
+        self._file.write(encode_scalar_events(tag, steps_np, values_np, times))
+        self.points_written += steps_np.size
 
     def flush(self) -> None:
         """Hand everything written so far to the operating system."""

@@ -74,3 +74,29 @@ def test_files_sort_in_creation_order(tmp_path):
     assert [int(n.split(".")[-2]) for n in names] == sorted(int(n.split(".")[-2]) for n in names)
     steps, values = read_scalars(str(tmp_path))
     assert steps == list(range(12))
+
+
+def test_vectorized_encoding_is_byte_for_byte_protobuf():
+    from tensorboard.compat.proto import event_pb2
+
+    from lr_tb.event_writer import _record, encode_scalar_events
+
+    rng = np.random.default_rng(0)
+    edges = [0, 1, 127, 128, 16383, 16384, 2**21, 2**28, 2**31, 2**35 + 5, 2**42]
+    steps = np.concatenate([edges, np.sort(rng.integers(0, 2**45, 300))]).astype(np.int64)
+    values = np.concatenate([[0.0, -1.5, np.inf], rng.random(steps.size - 3)]).astype(np.float32)
+    walls = 1.7e9 + rng.random(steps.size)
+    event = event_pb2.Event()
+    value = event.summary.value.add(tag="learning_rate")
+    expected = []
+    for step, rate, wall in zip(steps.tolist(), values.tolist(), walls.tolist(), strict=True):
+        event.step, event.wall_time, value.simple_value = step, wall, rate
+        expected.append(_record(event.SerializeToString()))
+    assert encode_scalar_events("learning_rate", steps, values, walls) == b"".join(expected)
+
+
+def test_negative_steps_are_refused(tmp_path):
+    writer = ScalarEventWriter(str(tmp_path))
+    with pytest.raises(ValueError, match="steps"):
+        writer.write("learning_rate", [-1], [0.1])
+    writer.close()
