@@ -281,3 +281,29 @@ def test_registry_unknown_name_lists_valid_ones():
         lr_tb.schedules.get("cosin")
     with pytest.raises(TypeError, match="name"):
         lr_tb.schedules.get(3)
+
+
+@pytest.mark.parametrize("name", ["cosine_restarts", "sgdr"])
+def test_restarts_bulk_path_equals_the_train_step_path(name):
+    # `values` evaluates each cycle with Python-float coefficients; the train step looks the
+    # coefficients up per step. The same formula in float32: they may differ only where a
+    # vectorized kernel (cos) rounds differently from the scalar one: by 1 ulp of the cosine,
+    # i.e. at most 2 float32 ulps of the peak rate.
+    s = EVERY[name]
+    steps = np.arange(0, 200)
+    per_step = np.float32([at(s, int(t)) for t in steps])
+    peak_ulp = float(np.spacing(np.float32(s.peak_learning_rate)))
+    np.testing.assert_allclose(s.values(steps), per_step, rtol=0, atol=2 * peak_ulp)
+    np.testing.assert_allclose(
+        s.values(steps), super(CosineRestarts, s).values(steps), rtol=0, atol=2 * peak_ulp
+    )
+    shuffled = np.random.default_rng(0).permutation(steps)
+    # (even the order matters by an ulp: SIMD packets vs the scalar tail of a kernel)
+    np.testing.assert_allclose(
+        s.values(shuffled), s.values(steps)[shuffled], rtol=0, atol=2 * peak_ulp
+    )
+
+
+def test_restarts_cycle_count_is_bounded_at_construction():
+    with pytest.raises(ValueError, match="at most 10000 cycles"):
+        CosineRestarts(1.0, 10**6, first_cycle_steps=1)

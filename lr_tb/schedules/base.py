@@ -32,6 +32,11 @@ class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
     def _rate(self, step: Any, dtype: str) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def values(self, steps: np.ndarray) -> np.ndarray:
+        """The rates at many steps (an int64 array), as float32: one vectorized call."""
+        out = ops.convert_to_numpy(self(ops.convert_to_tensor(steps)))
+        return np.asarray(out, dtype=np.float32).reshape(steps.shape)
+
     @property
     def peak_learning_rate(self) -> float:
         """The largest rate this schedule ever returns."""
@@ -78,8 +83,7 @@ def evaluate(schedule: Any, steps: Any) -> np.ndarray:
     if steps_np.size == 0:
         return np.zeros(steps_np.shape, dtype=np.float32)
     if isinstance(schedule, StepSchedule):
-        out = ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps_np)))
-        return np.asarray(out, dtype=np.float32).reshape(steps_np.shape)
+        return schedule.values(steps_np)
     try:
         out = np.asarray(ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps_np))))
         if out.shape == steps_np.shape:

@@ -7,11 +7,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from lr_tb import _validation as v
 from lr_tb.schedules.base import StepSchedule
-from lr_tb.schedules.pieces import warmup_hold_cosine
+from lr_tb.schedules.pieces import Coefficients, coefficients, evaluate
+
+# The per-cycle coefficient table is a constant of the train step: keep it small.
+MAX_CYCLES = 10_000
 
 
 def restart_steps(restarts: Sequence[float], total_steps: int) -> list[int]:
@@ -182,63 +186,86 @@ class CosineRestarts(StepSchedule):
                 min_learning_rate,
             )
         )
+        self._table_cache = None
+        self._cycles()  # a cycle count over MAX_CYCLES is refused here, not at the first step
 
     def cycle_starts(self) -> list[float]:
         """The step each cycle starts at, for the cycles that start before `total_steps`."""
+        return self._cycles()[0].tolist()
+
+    def _cycles(self) -> tuple[np.ndarray, np.ndarray]:
+        """(start, length) of every cycle that starts before `total_steps`, in float64."""
         if self.restarts is not None:
-            return [0.0, *map(float, restart_steps(self.restarts, self.total_steps))]
-        starts, length, start = [], float(self.first_cycle_steps), 0.0
-        while start < self.total_steps:
+            starts = np.array([0, *restart_steps(self.restarts, self.total_steps)], np.float64)
+            return starts, np.diff(np.append(starts, float(self.total_steps)))
+        first = float(self.first_cycle_steps)
+        starts, lengths, start, length = [], [], 0.0, first
+        while start < self.total_steps and length >= 1e-9 and len(starts) <= MAX_CYCLES:
             starts.append(start)
+            lengths.append(length)
             start += length
             length *= self.t_mul
-        return starts
-
-    def _cycle(self, step: Any, dtype: str) -> tuple[Any, Any, Any]:
-        """(cycle index, cycle start, cycle length) of each step, as float tensors."""
-        if self.restarts is not None:
-            bounds = restart_steps(self.restarts, self.total_steps)
-            starts = ops.convert_to_tensor([0.0, *bounds], dtype=dtype)
-            lengths = ops.convert_to_tensor(
-                [b - a for a, b in zip([0, *bounds], [*bounds, self.total_steps], strict=True)],
-                dtype=dtype,
+        if len(starts) > MAX_CYCLES:
+            raise ValueError(
+                f"Arguments `first_cycle_steps` and `t_mul` must give at most {MAX_CYCLES} "
+                f"cycles within total_steps. Received: first_cycle_steps={self.first_cycle_steps}"
+                f", t_mul={self.t_mul}, total_steps={self.total_steps}"
             )
-            after = ops.expand_dims(step, -1) >= ops.convert_to_tensor(bounds, dtype=dtype)
-            index = ops.sum(ops.cast(after, "int32"), axis=-1)
-            return ops.cast(index, dtype), ops.take(starts, index), ops.take(lengths, index)
-        first = ops.cast(self.first_cycle_steps, dtype)
-        if self.t_mul == 1.0:
-            index = ops.floor(step / first)
-            return index, index * first, first + ops.zeros_like(step)
-        t_mul = ops.cast(self.t_mul, dtype)
+        return np.array(starts), np.array(lengths)
 
-        def start_of(i: Any) -> Any:
-            return first * (ops.power(t_mul, i) - 1.0) / (t_mul - 1.0)
+    def _table(self) -> tuple[np.ndarray, Coefficients]:
+        """Cycle starts and one row of warmup-hold-cosine coefficients per cycle."""
+        if self._table_cache is None:
+            starts, lengths = self._cycles()
+            index = np.arange(starts.size, dtype=np.float64)
+            floor = self.min_learning_rate
+            peak = np.maximum(self.learning_rate_base * self.m_mul**index, floor)
+            self._table_cache = (
+                starts,
+                coefficients(
+                    peak=peak,
+                    length=lengths,
+                    warmup_start=np.minimum(self.warmup_learning_rate, peak),
+                    warmup=self.warmup_fraction * lengths,
+                    hold=self.hold_fraction * lengths,
+                    floor=np.full(starts.shape, floor),
+                ),
+            )
+        return self._table_cache
 
-        index = ops.floor(ops.log(1.0 + step * (t_mul - 1.0) / first) / ops.log(t_mul))
-        index = ops.maximum(index, 0.0)
-        # The logarithm can land a hair off an integer at a restart: fix the index exactly.
-        index = ops.where(start_of(index + 1.0) <= step, index + 1.0, index)
-        index = ops.where(start_of(index) > step, ops.maximum(index - 1.0, 0.0), index)
-        return index, start_of(index), first * ops.power(t_mul, index)
+    def values(self, steps: np.ndarray) -> np.ndarray:
+        """Many steps at once: each cycle's steps are evaluated with that cycle's coefficients
+        as Python floats (a gather per coefficient would cost more than the formula)."""
+        starts, table = self._table()
+        if starts.size > 64:
+            return super().values(steps)
+        flat = steps.reshape(-1)
+        out = np.full(flat.shape, self.min_learning_rate, dtype=np.float32)
+        cycle = np.searchsorted(starts, flat, side="right") - 1
+        running = flat < self.total_steps
+        for i, start in enumerate(starts.tolist()):
+            where = np.flatnonzero(running & (cycle == i))
+            if where.size:
+                row = Coefficients(*(float(column[i]) for column in table))
+                t = ops.convert_to_tensor(flat[where] - start, dtype=keras.config.floatx())
+                out[where] = ops.convert_to_numpy(evaluate(t, row))
+        return out.reshape(steps.shape)
 
     def _rate(self, step: Any, dtype: str) -> Any:
-        def c(x: float) -> Any:
-            return ops.cast(x, dtype)
+        starts, table = self._table()
+        shape = ops.shape(step)
+        flat = ops.reshape(step, (-1,))
+        # cycle of each step: the last start <= step
+        index = ops.searchsorted(ops.convert_to_tensor(starts, dtype=dtype), flat, side="right")
+        index = ops.maximum(index - 1, 0)
 
-        index, start, length = self._cycle(step, dtype)
-        floor = c(self.min_learning_rate)
-        peak = ops.maximum(c(self.learning_rate_base) * ops.power(c(self.m_mul), index), floor)
-        rate = warmup_hold_cosine(
-            step - start,
-            peak=peak,
-            length=length,
-            warmup_start=ops.minimum(c(self.warmup_learning_rate), peak),
-            warmup=c(self.warmup_fraction) * length,
-            hold=c(self.hold_fraction) * length,
-            floor=floor,
-        )
-        return ops.where(step >= c(self.total_steps), floor + ops.zeros_like(step), rate)
+        def per_step(column: np.ndarray) -> Any:
+            return ops.take(ops.convert_to_tensor(column, dtype=dtype), index)
+
+        t = flat - per_step(starts)
+        rate = evaluate(t, Coefficients(*(per_step(column) for column in table)))
+        rate = ops.where(flat >= float(self.total_steps), self.min_learning_rate, rate)
+        return ops.reshape(rate, shape)
 
     @property
     def peak_learning_rate(self) -> float:

@@ -1,17 +1,19 @@
-"""The simple curve pieces the composite schedules are joined from.
+"""The warmup ⧺ hold ⧺ cosine piece every composite schedule is made of, in one place.
 
-Each function is element-wise over float tensors (any shape, broadcastable arguments), written
-with `keras.ops` so it runs in the compiled train step on every backend. `t` is the step
-relative to the start of the piece. Arguments may also be Python floats: then the constant
-parts are folded in Python, which keeps the per-step graph small (on TensorFlow's CPU graph
-executor every op costs microseconds, at every step).
+The piece is written as coefficients (computed once, from Python floats, NumPy arrays or
+tensors) and an evaluation with `keras.ops` that runs in the compiled train step on every
+backend. `WarmupCosineDecay` folds its coefficients into Python floats; `CosineRestarts`
+keeps one row of coefficients per cycle and looks the row up per step. Few ops matter: on
+TensorFlow's CPU graph executor every op costs microseconds at every train step, and a
+1,000,000-step preview pays each op over the whole array.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 from keras import ops
 
 # Lengths are divided by max(length, _TINY): a zero-length piece is never selected, and this
@@ -22,41 +24,66 @@ _TINY = 1e-12
 def _positive(length: Any) -> Any:
     if isinstance(length, (int, float)):
         return max(float(length), _TINY)
+    if isinstance(length, np.ndarray):
+        return np.maximum(length, _TINY)
     return ops.maximum(length, _TINY)
 
 
-def linear(t: Any, start: Any, end: Any, length: Any) -> Any:
-    """`start + (end - start) * t / length`: `start` at t=0, `end` at t=length."""
-    return start + t * ((end - start) / _positive(length))
+class Coefficients(NamedTuple):
+    """warmup ⧺ hold ⧺ cosine as `t -> rate`; fields are floats, arrays or tensors alike."""
+
+    warmup: Any  # t < warmup: linear
+    linear0: Any  # rate at t = 0
+    linear1: Any  # slope of the warmup
+    cosine0: Any  # floor + half the amplitude
+    cosine1: Any  # half the amplitude
+    angle1: Any  # pi / cosine length
+    angle0: Any  # pi * (warmup + hold) / cosine length
+    length: Any  # t >= length: floor
+    floor: Any
 
 
-def cosine(t: Any, start: Any, end: Any, length: Any) -> Any:
-    """`end + 0.5 * (start - end) * (1 + cos(pi * t / length))`, t clipped to [0, length].
+def coefficients(
+    peak: Any, length: Any, warmup_start: Any, warmup: Any, hold: Any, floor: Any
+) -> Coefficients:
+    """The coefficients of
 
-    `start` at t <= 0, the midpoint at t=length/2, `end` at t >= length.
+    ```
+    t < warmup:          warmup_start + (peak - warmup_start) * t / warmup
+    t < warmup + hold:   peak
+    t < length:          floor + 0.5 * (peak - floor)
+                             * (1 + cos(pi * (t - warmup - hold) / (length - warmup - hold)))
+    t >= length:         floor
+    ```
+    The hold needs no branch of its own: the cosine's angle is clipped to [0, pi], and at
+    angle 0 the cosine is the peak.
     """
-    progress = ops.clip(t * (math.pi / _positive(length)), 0.0, math.pi)
-    half = (start - end) * 0.5
-    return (end + half) + half * ops.cos(progress)
+    half = (peak - floor) * 0.5
+    angle1 = math.pi / _positive(length - warmup - hold)
+    return Coefficients(
+        warmup=warmup,
+        linear0=warmup_start,
+        linear1=(peak - warmup_start) / _positive(warmup),
+        cosine0=floor + half,
+        cosine1=half,
+        angle1=angle1,
+        angle0=(warmup + hold) * angle1,
+        length=length,
+        floor=floor,
+    )
+
+
+def evaluate(t: Any, c: Coefficients) -> Any:
+    """The rate at `t` (a float tensor, steps since the piece started)."""
+    decayed = c.cosine0 + c.cosine1 * ops.cos(ops.clip(t * c.angle1 - c.angle0, 0.0, math.pi))
+    rate = ops.where(t < c.warmup, c.linear0 + c.linear1 * t, decayed)
+    # Only a zero-length cosine (warmup + hold == length) needs this: its clipped angle
+    # can't tell t == length (floor) from t == warmup + hold (peak).
+    return ops.where(t >= c.length, c.floor, rate)
 
 
 def warmup_hold_cosine(
     t: Any, peak: Any, length: Any, warmup_start: Any, warmup: Any, hold: Any, floor: Any
 ) -> Any:
-    """Linear warmup ⧺ hold at the peak ⧺ cosine from the peak to the floor ⧺ floor.
-
-    ```
-    t < warmup:                  linear(t, warmup_start, peak, warmup)
-    t < warmup + hold:           peak
-    t < length:                  cosine(t - warmup - hold, peak, floor, length - warmup - hold)
-    t >= length:                 floor
-    ```
-    The hold needs no branch of its own: the cosine piece is clipped at its start, where it
-    equals the peak.
-    """
-    decay_start = warmup + hold
-    decayed = cosine(t - decay_start, peak, floor, length - decay_start)
-    rate = ops.where(t < warmup, linear(t, warmup_start, peak, warmup), decayed)
-    # Only a zero-length cosine (decay_start == length) needs this: its clip can't tell
-    # t == length (floor) from t == decay_start (peak).
-    return ops.where(t >= length, floor, rate)
+    """Linear warmup ⧺ hold at the peak ⧺ cosine from the peak to the floor ⧺ floor."""
+    return evaluate(t, coefficients(peak, length, warmup_start, warmup, hold, floor))
