@@ -95,6 +95,14 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--run", default=None, help="run name (default: the schedule's name)")
     preview.add_argument("--png", default=None, help="also save a matplotlib figure here")
     preview.add_argument(
+        "--max-points",
+        type=int,
+        default=1000,
+        help="keep at most this many points, the most significant first (default 1000: "
+        "TensorBoard shows a sample of 1000 points per scalar unless told otherwise; 0: no "
+        "limit)",
+    )
+    preview.add_argument(
         "--tolerance",
         type=float,
         default=0.0,
@@ -183,6 +191,8 @@ def _preview(args: argparse.Namespace, extra: list[str]) -> int:
             f"lr-tb preview: unknown schedule {args.schedule!r}; valid: "
             + ", ".join(registry.names())
         )
+    if args.max_points and args.max_points < 2:
+        raise UsageError(f"lr-tb preview: --max-points must be 0 or >= 2, got {args.max_points}")
     if args.steps is None or args.steps < 1:
         raise UsageError(f"lr-tb preview: --steps must be an integer >= 1, got {args.steps}")
     if args.logdir is None and args.png is None:
@@ -193,13 +203,13 @@ def _preview(args: argparse.Namespace, extra: list[str]) -> int:
         start = time.perf_counter()
         full = preview.curve(schedule, args.steps)
         computed = time.perf_counter() - start
-        points = preview.decimate(full, args.tolerance)
+        points = preview.decimate(full, args.tolerance, args.max_points or None)
     except (TypeError, ValueError) as error:
         raise UsageError(f"lr-tb preview: {error}") from None
     print(f"{schedule!r}")
     print(
         f"{args.steps} steps computed in {computed * 1000:.1f} ms; {points.steps.size} points "
-        f"kept (tolerance {args.tolerance:g})"
+        f"kept; the line through them is within {points.max_error:.3g} of every step's rate"
     )
     if args.logdir is not None:
         run_dir = os.path.join(args.logdir, args.run or args.schedule, "train")
@@ -244,7 +254,11 @@ def _demo(args: argparse.Namespace, extra: list[str]) -> int:
     for name, callback in results.items():
         rates = callback.learning_rates
         print(f"{name:>16}: {len(rates)} steps, learning rate {rates[0]:.3g} -> {rates[-1]:.3g}")
-    print(f"\nSee the curves:\n  tensorboard --logdir {args.logdir}")
+    longest = max(len(callback.learning_rates) for callback in results.values())
+    flag = ""
+    if longest > 1000:  # TensorBoard shows a sample of 1,000 points per scalar by default
+        flag = " --samples_per_plugin scalars=0"
+    print(f"\nSee the curves:\n  tensorboard --logdir {args.logdir}{flag}")
     return 0
 
 

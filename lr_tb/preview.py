@@ -8,13 +8,20 @@ call. Written one point per step it is ~53 bytes a point (53 MB for 1,000,000 st
   line through their two neighbours (inside a constant stretch such as a hold, a floor or an
   epoch of exponential decay, or inside a linear warmup). Every change point stays, so
   TensorBoard draws exactly the same curve.
-* lossy (`tolerance > 0`): also drops points while the line TensorBoard draws stays within
-  `tolerance * (max - min)` of the true rate at every step (Ramer-Douglas-Peucker, measured
-  vertically). Jumps (restarts, epoch edges) always keep both sides.
+* lossy (`tolerance > 0`, or more points than `max_points`): keeps the points that matter
+  most (Ramer-Douglas-Peucker, measured vertically, worst segment first) until the line
+  TensorBoard draws stays within `tolerance * (max - min)` of the true rate at every step,
+  or `max_points` are kept. Jumps (restarts, epoch edges) are the first points kept.
+
+Why `max_points`: TensorBoard keeps a *sample* of each scalar, 1,000 points by default
+(`--samples_per_plugin scalars=1000`, reservoir sampling), so a longer series shows a random
+subset, which can miss a restart. The preview's default of 1,000 points is drawn exactly as
+written.
 """
 
 from __future__ import annotations
 
+import heapq
 import inspect
 import os
 import textwrap
@@ -32,6 +39,7 @@ class Curve:
     steps: np.ndarray  # int64, the steps kept
     values: np.ndarray  # float32, the rate at each kept step
     total: int  # how many steps the curve covers
+    max_error: float = 0.0  # the largest vertical miss of the drawn line (0: lossless)
 
 
 def curve(schedule, steps: int) -> Curve:
@@ -50,41 +58,61 @@ def _lossless_keep(values: np.ndarray) -> np.ndarray:
     return keep
 
 
-def _rdp_keep(steps: np.ndarray, values: np.ndarray, tolerance: float) -> np.ndarray:
-    """Ramer-Douglas-Peucker with vertical distance: the kept points' polyline stays within
-    `tolerance` of every value."""
-    keep = np.zeros(values.shape, dtype=bool)
-    keep[0] = keep[-1] = True
+def _rdp_keep(
+    steps: np.ndarray, values: np.ndarray, tolerance: float, max_points: int | None
+) -> tuple[np.ndarray, float]:
+    """Ramer-Douglas-Peucker with vertical distance, worst segment first: keep splitting the
+    segment whose straight line misses the curve most, until every miss is <= `tolerance` or
+    `max_points` are kept. Returns the mask and the largest miss left."""
     x = steps.astype(np.float64)
     y = values.astype(np.float64)
-    stack = [(0, len(values) - 1)]
-    while stack:
-        a, b = stack.pop()
+    keep = np.zeros(values.shape, dtype=bool)
+    keep[0] = keep[-1] = True
+    heap: list[tuple[float, int, int, int]] = []
+
+    def push(a: int, b: int) -> None:
         if b - a < 2:
-            continue
+            return
         line = y[a] + (y[b] - y[a]) * (x[a + 1 : b] - x[a]) / (x[b] - x[a])
         error = np.abs(y[a + 1 : b] - line)
         worst = int(np.argmax(error))
-        if error[worst] > tolerance:
-            mid = a + 1 + worst
-            keep[mid] = True
-            stack.append((a, mid))
-            stack.append((mid, b))
-    return keep
+        heapq.heappush(heap, (-float(error[worst]), a, b, a + 1 + worst))
+
+    push(0, len(values) - 1)
+    kept = 2
+    while heap and -heap[0][0] > tolerance and (max_points is None or kept < max_points):
+        _, a, b, mid = heapq.heappop(heap)
+        keep[mid] = True
+        kept += 1
+        push(a, mid)
+        push(mid, b)
+    return keep, (-heap[0][0] if heap else 0.0)
 
 
-def decimate(full: Curve, tolerance: float = 0.0) -> Curve:
-    """Thin a curve (see the module docstring); `tolerance` is relative to max - min."""
-    if tolerance < 0 or not np.isfinite(tolerance):
+def decimate(full: Curve, tolerance: float = 0.0, max_points: int | None = None) -> Curve:
+    """Thin a curve (see the module docstring). `tolerance` is relative to max - min;
+    `max_points` caps the points kept (the most significant first). The returned curve's
+    `max_error` is the largest vertical miss of the drawn line, in rate units."""
+    if not (tolerance >= 0 and np.isfinite(tolerance)):
         raise ValueError(f"Argument `tolerance` must be >= 0. Received: tolerance={tolerance!r}")
-    steps, values = full.steps, full.values
-    keep = _lossless_keep(values)
-    steps, values = steps[keep], values[keep]
-    if tolerance > 0 and values.size > 2:
+    if max_points is not None and max_points < 2:
+        raise ValueError(f"Argument `max_points` must be >= 2. Received: max_points={max_points}")
+    keep = _lossless_keep(full.values)
+    steps, values = full.steps[keep], full.values[keep]
+    error = 0.0
+    too_many = max_points is not None and values.size > max_points
+    if (tolerance > 0 or too_many) and values.size > 2:
         span = float(values.max() - values.min())
-        keep = _rdp_keep(steps, values, tolerance * span)
+        keep, error = _rdp_keep(steps, values, tolerance * span, max_points)
         steps, values = steps[keep], values[keep]
-    return Curve(steps, values, full.total)
+        error = _drawn_error(full, steps, values) if error else 0.0
+    return Curve(steps, values, full.total, error)
+
+
+def _drawn_error(full: Curve, steps: np.ndarray, values: np.ndarray) -> float:
+    """The largest vertical miss, at any step, of the line through the kept points."""
+    drawn = np.interp(full.steps, steps, values.astype(np.float64))
+    return float(np.max(np.abs(drawn - full.values.astype(np.float64))))
 
 
 def write(points: Curve, run_dir: str, tag: str = "learning_rate") -> str:
