@@ -19,6 +19,16 @@ from lr_tb.schedules import CosineRestarts, ExponentialDecay, WarmupCosineDecay
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # `lr_tb.tuner` imports keras-tuner: only when it is used.
+    if name == "tuner":
+        import importlib
+
+        return importlib.import_module("lr_tb.tuner")
+    raise AttributeError(f"module 'lr_tb' has no attribute {name!r}")
+
+
 __all__ = [
     "CosineRestarts",
     "CosineRestartsScheduler",
@@ -33,4 +43,5 @@ __all__ = [
     "callbacks",
     "event_writer",
     "schedules",
+    "tuner",
 ]

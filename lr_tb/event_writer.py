@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterable
 
 import numpy as np
-from tensorboard.compat.proto import event_pb2
+from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
 _FILE_COUNTER = itertools.count()
@@ -121,8 +121,8 @@ def encode_scalar_events(
     return b"".join(chunks)
 
 
-class ScalarEventWriter:
-    """Appends scalar points to a new event file in `run_dir`.
+class EventWriter:
+    """Appends scalar points (and any other summary) to a new event file in `run_dir`.
 
     The file (and `run_dir`) are created on construction, with the version record TensorBoard
     expects first. `write` encodes points; `flush` hands them to the operating system, so
@@ -133,7 +133,7 @@ class ScalarEventWriter:
         filename_suffix: appended to the file name, to tell lr_tb's files apart.
 
     Example:
-        >>> writer = lr_tb.event_writer.ScalarEventWriter("runs/demo/train")
+        >>> writer = lr_tb.event_writer.EventWriter("runs/demo/train")
         >>> writer.write("learning_rate", steps=[0, 1, 2], values=[1e-3, 9e-4, 8e-4])
         >>> writer.close()
     """
@@ -180,6 +180,15 @@ class ScalarEventWriter:
             raise ValueError("`steps` must be >= 0 and `wall_times` non-zero.")
         self._file.write(encode_scalar_events(tag, steps_np, values_np, times))
         self.points_written += steps_np.size
+
+    def write_summary(self, summary: summary_pb2.Summary, step: int = 0) -> None:
+        """Append one event holding any `Summary` proto (e.g. HParams session data).
+
+        TensorBoard's helpers return TensorFlow's own `Summary` class when TensorFlow is
+        installed: any Summary is taken by its bytes."""
+        summary = summary_pb2.Summary.FromString(summary.SerializeToString())
+        event = event_pb2.Event(wall_time=time.time(), step=step, summary=summary)
+        self._file.write(_record(event.SerializeToString()))
 
     def flush(self) -> None:
         """Hand everything written so far to the operating system."""

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lr_tb.event_writer import ScalarEventWriter
+from lr_tb.event_writer import EventWriter
 from lr_tb.schedules import evaluate, registry
 
 
@@ -117,7 +117,7 @@ def _drawn_error(full: Curve, steps: np.ndarray, values: np.ndarray) -> float:
 
 def write(points: Curve, run_dir: str, tag: str = "learning_rate") -> str:
     """Write the points to a new event file in `run_dir`; returns its path."""
-    writer = ScalarEventWriter(run_dir)
+    writer = EventWriter(run_dir)
     now = time.time()
     writer.write(tag, points.steps, points.values, np.full(points.steps.shape, now))
     writer.close()

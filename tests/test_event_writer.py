@@ -9,11 +9,11 @@ from conftest import read_scalars
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
-from lr_tb.event_writer import ScalarEventWriter
+from lr_tb.event_writer import EventWriter
 
 
 def test_points_read_back_exactly(tmp_path):
-    writer = ScalarEventWriter(str(tmp_path / "train"))
+    writer = EventWriter(str(tmp_path / "train"))
     values = np.float32([1e-3, 7.5e-4, 1.2345678e-5, 0.0])
     writer.write("learning_rate", [0, 1, 2, 3], values, wall_times=[10.0, 11.0, 12.0, 13.0])
     writer.write("learning_rate", [4], [2e-6])
@@ -30,7 +30,7 @@ def test_points_read_back_exactly(tmp_path):
 
 
 def test_flushed_points_are_on_disk_before_close(tmp_path):
-    writer = ScalarEventWriter(str(tmp_path))
+    writer = EventWriter(str(tmp_path))
     writer.write("learning_rate", range(100), np.linspace(1, 0, 100))
     writer.flush()
     steps, _ = read_scalars(str(tmp_path))  # another reader, file still open
@@ -40,7 +40,7 @@ def test_flushed_points_are_on_disk_before_close(tmp_path):
 
 
 def test_record_framing_and_crc(tmp_path):
-    writer = ScalarEventWriter(str(tmp_path))
+    writer = EventWriter(str(tmp_path))
     writer.write("learning_rate", [0, 1], [0.5, 0.25])
     writer.close()
     data = open(writer.path, "rb").read()
@@ -58,7 +58,7 @@ def test_record_framing_and_crc(tmp_path):
 
 
 def test_mismatched_lengths_are_refused(tmp_path):
-    writer = ScalarEventWriter(str(tmp_path))
+    writer = EventWriter(str(tmp_path))
     with pytest.raises(ValueError, match="same length"):
         writer.write("learning_rate", [0, 1], [0.1])
     writer.close()
@@ -67,7 +67,7 @@ def test_mismatched_lengths_are_refused(tmp_path):
 def test_files_sort_in_creation_order(tmp_path):
     # one file per fit: a 10th fit in the same second must not sort before the 9th
     for fit in range(12):
-        writer = ScalarEventWriter(str(tmp_path))
+        writer = EventWriter(str(tmp_path))
         writer.write("learning_rate", [fit], [float(fit)])
         writer.close()
     names = sorted(os.listdir(tmp_path))
@@ -96,7 +96,7 @@ def test_vectorized_encoding_is_byte_for_byte_protobuf():
 
 
 def test_negative_steps_are_refused(tmp_path):
-    writer = ScalarEventWriter(str(tmp_path))
+    writer = EventWriter(str(tmp_path))
     with pytest.raises(ValueError, match="steps"):
         writer.write("learning_rate", [-1], [0.1])
     writer.close()

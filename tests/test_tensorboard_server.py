@@ -12,7 +12,7 @@ import reference as ref
 from tb_server import get_json, scalar_series, tensorboard, wait_for
 
 from lr_tb import cli
-from lr_tb.event_writer import ScalarEventWriter
+from lr_tb.event_writer import EventWriter
 
 pytestmark = pytest.mark.heavy
 
@@ -121,7 +121,7 @@ def test_two_files_growing_in_one_run_are_both_read(tmp_path, loader):
     import tensorflow as tf
 
     run_dir = str(tmp_path / "run" / "train")
-    ours = ScalarEventWriter(run_dir)
+    ours = EventWriter(run_dir)
     keras_like = tf.summary.create_file_writer(run_dir)
     ours.write("learning_rate", [0, 1], [1.0, 0.5])
     ours.flush()

@@ -29,7 +29,7 @@ from keras.src.utils import io_utils
 
 from lr_tb import _validation as v
 from lr_tb.callbacks import _optimizer
-from lr_tb.event_writer import ScalarEventWriter
+from lr_tb.event_writer import EventWriter
 
 TAG = "learning_rate"
 
@@ -71,7 +71,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         self.learning_rates: list[float] = []
         self.steps: list[int] = []
         self._optimizer: Any = None
-        self._writer: ScalarEventWriter | None = None
+        self._writer: EventWriter | None = None
         self._active = False
 
     # -- what subclasses provide --------------------------------------------------------
@@ -110,7 +110,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         _ACTIVE.add(self)
         _optimizer.guard_train_function(self.model, self._on_crash, rebuild=self._changes_rate)
         if self.run_dir is not None:
-            self._writer = ScalarEventWriter(self.run_dir)
+            self._writer = EventWriter(self.run_dir)
         self._last_flush = time.monotonic()
         self._last_wall_time = time.time()
 

@@ -1,0 +1,492 @@
+"""keras-tuner: the learning-rate schedule as a search dimension.
+
+    hypermodel = lr_tb.tuner.ScheduleHyperModel(build_model)   # build_model(hp) -> compiled
+    tuner = kt.Hyperband(hypermodel, objective="val_accuracy", max_epochs=9, ...)
+    tuner.search(x, y, validation_split=0.2,
+                 callbacks=[keras.callbacks.TensorBoard("runs/search")])
+
+The space: `lr_schedule` (a Choice of schedule names), a base `learning_rate` (log scale),
+and each schedule's own settings under `hp.conditional_scope("lr_schedule", [name])`, named
+`<schedule>/<setting>`:
+
+| name | default | range |
+|---|---|---|
+| exponential/decay_rate | 0.9 | 0.5 .. 0.99 |
+| warmup_cosine/warmup_fraction | 0.1 | 0.0 .. 0.3 (of the trial's steps) |
+| warmup_cosine/hold_fraction | 0.0 | 0.0 .. 0.2 |
+| cosine_restarts/first_cycle_fraction | 0.25 | 0.1 .. 0.5 (of the trial's steps) |
+| cosine_restarts/t_mul | 2.0 | choice of 1.0, 2.0 |
+| cosine_restarts/m_mul | 1.0 | 0.5 .. 1.0 |
+| cosine_restarts/warmup_fraction | 0.0 | 0.0 .. 0.2 (of each cycle) |
+| plateau/factor | 0.5 | 0.1 .. 0.7 |
+| plateau/patience | 2 | 0 .. 5 (epochs) |
+
+Each can be overridden (`space={name: value}`): a `(low, high)` tuple is a range, a list is
+a choice, a single value is fixed, None turns the dimension off (the default is used).
+
+The trial's callback is built in `HyperModel.fit` from the trial's values and from *this*
+fit call: the schedule spans `epochs * steps_per_epoch` of the fit (`epochs` as Keras means
+it: Hyperband's `tuner/epochs`), and its position is the absolute epoch, so a Hyperband trial
+continued from a checkpoint (`initial_epoch > 0`, weights reloaded with a fresh optimizer)
+goes on at step `initial_epoch * steps_per_epoch`, not at 0.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import keras_tuner as kt
+
+from lr_tb.callbacks import (
+    CosineRestartsScheduler,
+    ExponentialDecayScheduler,
+    LearningRateCallback,
+    ReduceLROnPlateau,
+    ScheduleCallback,
+    WarmupCosineDecayScheduler,
+    _optimizer,
+)
+from lr_tb.event_writer import EventWriter
+from lr_tb.schedules import Constant
+
+SCHEDULES = ("constant", "exponential", "warmup_cosine", "cosine_restarts", "plateau")
+
+
+@dataclass(frozen=True)
+class _Dimension:
+    """One schedule setting: its default, default search range, and the values it may take."""
+
+    kind: str  # "float", "int" or "choice"
+    default: Any
+    low: float = 0.0
+    high: float = 1.0
+    values: tuple = ()
+    # what any value must satisfy: (low, high, low_open, high_open)
+    valid: tuple = (0.0, 1.0, False, False)
+
+
+DIMENSIONS: dict[str, dict[str, _Dimension]] = {
+    "constant": {},
+    "exponential": {
+        "decay_rate": _Dimension("float", 0.9, 0.5, 0.99, valid=(0.0, 1.0, True, False)),
+    },
+    "warmup_cosine": {
+        "warmup_fraction": _Dimension("float", 0.1, 0.0, 0.3, valid=(0.0, 1.0, False, True)),
+        "hold_fraction": _Dimension("float", 0.0, 0.0, 0.2, valid=(0.0, 1.0, False, True)),
+    },
+    "cosine_restarts": {
+        "first_cycle_fraction": _Dimension("float", 0.25, 0.1, 0.5, valid=(0.0, 1.0, True, False)),
+        "t_mul": _Dimension("choice", 2.0, values=(1.0, 2.0), valid=(0.0, math.inf, True, True)),
+        "m_mul": _Dimension("float", 1.0, 0.5, 1.0, valid=(0.0, 1.0, True, False)),
+        "warmup_fraction": _Dimension("float", 0.0, 0.0, 0.2, valid=(0.0, 1.0, False, True)),
+    },
+    "plateau": {
+        "factor": _Dimension("float", 0.5, 0.1, 0.7, valid=(0.0, 1.0, True, True)),
+        "patience": _Dimension("int", 2, 0, 5, valid=(0, math.inf, False, True)),
+    },
+}
+LEARNING_RATE = (1e-4, 1e-2)
+
+
+def _fail(name: str, rule: str, value: Any) -> ValueError:
+    return ValueError(f"Argument `{name}` must be {rule}. Received: {name}={value!r}")
+
+
+def _check_value(key: str, dim: _Dimension, value: Any) -> Any:
+    low, high, low_open, high_open = dim.valid
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Argument `space[{key!r}]` must hold numbers. Received: {value!r}")
+    if not math.isfinite(value) and not (value == math.inf and high == math.inf):
+        raise _fail(f"space[{key!r}]", "finite", value)
+    if (value <= low if low_open else value < low) or (
+        value >= high if high_open else value > high
+    ):
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise _fail(f"space[{key!r}]", f"in {interval}", value)
+    if dim.kind == "int" and int(value) != value:
+        raise _fail(f"space[{key!r}]", "an integer", value)
+    return int(value) if dim.kind == "int" else float(value)
+
+
+class Space:
+    """The validated search space: which schedules, the learning rate, each setting's
+    dimension (or None when switched off)."""
+
+    def __init__(
+        self,
+        schedules: Sequence[str] = SCHEDULES,
+        learning_rate: Any = LEARNING_RATE,
+        space: dict[str, Any] | None = None,
+    ) -> None:
+        if isinstance(schedules, str) or not isinstance(schedules, Sequence) or not schedules:
+            raise _fail("schedules", f"a non-empty list of names from {list(SCHEDULES)}", schedules)
+        unknown = [s for s in schedules if s not in DIMENSIONS]
+        if unknown:
+            raise _fail("schedules", f"names from {list(SCHEDULES)}", schedules)
+        if len(set(schedules)) != len(schedules):
+            raise _fail("schedules", "without repeats", schedules)
+        self.schedules = list(schedules)
+        self.learning_rate = self._learning_rate(learning_rate)
+        self.dimensions: dict[str, Any] = {}
+        for name in self.schedules:
+            for setting, dim in DIMENSIONS[name].items():
+                self.dimensions[f"{name}/{setting}"] = dim
+        space = dict(space or {})
+        valid_keys = [f"{n}/{s}" for n in SCHEDULES for s in DIMENSIONS[n]]
+        self.overrides: dict[str, Any] = {}
+        for key, value in space.items():
+            if key not in valid_keys:
+                raise ValueError(
+                    f"Argument `space` has an unknown key {key!r}; valid keys: {valid_keys}"
+                )
+            if key not in self.dimensions:
+                raise ValueError(
+                    f"Argument `space` sets {key!r}, but {key.split('/')[0]!r} is not in "
+                    f"`schedules`. Received: schedules={self.schedules}"
+                )
+            self.overrides[key] = self._override(key, self.dimensions[key], value)
+        self._check_fraction_sum("warmup_cosine/warmup_fraction", "warmup_cosine/hold_fraction")
+
+    @staticmethod
+    def _learning_rate(value: Any) -> Any:
+        if isinstance(value, tuple):
+            if (
+                len(value) != 2
+                or not all(isinstance(v, numbers.Real) for v in value)
+                or not (0 < value[0] < value[1] and math.isfinite(value[1]))
+            ):
+                raise _fail("learning_rate", "a (low, high) range with 0 < low < high", value)
+            return (float(value[0]), float(value[1]))
+        if isinstance(value, list):
+            if not value or not all(
+                isinstance(v, numbers.Real) and 0 < v < math.inf for v in value
+            ):
+                raise _fail("learning_rate", "a non-empty list of rates > 0", value)
+            return [float(v) for v in value]
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(
+                "Argument `learning_rate` must be a (low, high) range, a list or a number. "
+                f"Received: learning_rate={value!r}"
+            )
+        if not (0 < value < math.inf):
+            raise _fail("learning_rate", "> 0 and finite", value)
+        return float(value)
+
+    @staticmethod
+    def _override(key: str, dim: _Dimension, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, tuple):
+            if len(value) != 2:
+                raise _fail(f"space[{key!r}]", "a (low, high) range", value)
+            low, high = (_check_value(key, dim, v) for v in value)
+            if not low < high:
+                raise _fail(f"space[{key!r}]", "a (low, high) range with low < high", value)
+            return (low, high)
+        if isinstance(value, list):
+            if not value:
+                raise _fail(f"space[{key!r}]", "a non-empty list", value)
+            return [_check_value(key, dim, v) for v in value]
+        return _check_value(key, dim, value)
+
+    def _largest(self, key: str) -> float:
+        dim = self.dimensions.get(key)
+        if dim is None:
+            return 0.0
+        value = self.overrides.get(key, "default")
+        if value == "default":
+            return dim.values and max(dim.values) or dim.high
+        if value is None:
+            return dim.default
+        if isinstance(value, tuple):
+            return value[1]
+        if isinstance(value, list):
+            return max(value)
+        return value
+
+    def _check_fraction_sum(self, a: str, b: str) -> None:
+        if a in self.dimensions and self._largest(a) + self._largest(b) > 1.0:
+            raise ValueError(
+                f"Arguments `space[{a!r}]` + `space[{b!r}]` can add up to more than 1. "
+                f"Received: {self.overrides.get(a)!r}, {self.overrides.get(b)!r}"
+            )
+
+    # -- in build(): declare ----------------------------------------------------------------
+    def declare(self, hp: kt.HyperParameters) -> str:
+        """Declare every dimension (all of them, so the tuner sees the whole space before
+        the first trial); returns the schedule chosen for this trial."""
+        chosen = hp.Choice("lr_schedule", self.schedules, default=self.schedules[0])
+        lr = self.learning_rate
+        if isinstance(lr, tuple):
+            hp.Float(
+                "learning_rate", lr[0], lr[1], sampling="log", default=min(max(1e-3, lr[0]), lr[1])
+            )
+        elif isinstance(lr, list):
+            hp.Choice("learning_rate", lr, default=lr[0])
+        else:
+            hp.Fixed("learning_rate", lr)
+        for key, dim in self.dimensions.items():
+            name = key.split("/")[0]
+            value = self.overrides.get(key, "default")
+            if value is None:
+                continue
+            with hp.conditional_scope("lr_schedule", [name]):
+                self._declare_one(hp, key, dim, value)
+        return chosen
+
+    @staticmethod
+    def _declare_one(hp: kt.HyperParameters, key: str, dim: _Dimension, value: Any) -> None:
+        if value == "default":
+            if dim.kind == "choice":
+                hp.Choice(key, list(dim.values), default=dim.default)
+            elif dim.kind == "int":
+                hp.Int(key, int(dim.low), int(dim.high), default=dim.default)
+            else:
+                hp.Float(key, dim.low, dim.high, default=dim.default)
+        elif isinstance(value, tuple):
+            default = min(max(dim.default, value[0]), value[1])
+            if dim.kind == "int":
+                hp.Int(key, value[0], value[1], default=int(default))
+            else:
+                hp.Float(key, value[0], value[1], default=float(default))
+        elif isinstance(value, list):
+            hp.Choice(key, value, default=dim.default if dim.default in value else value[0])
+        else:
+            hp.Fixed(key, value)
+
+    def value(self, hp: kt.HyperParameters, key: str) -> Any:
+        """A setting's value in this trial (its default when switched off)."""
+        name, setting = key.split("/")
+        return hp.values.get(key, DIMENSIONS[name][setting].default)
+
+
+def declare_schedule(
+    hp: kt.HyperParameters,
+    schedules: Sequence[str] = SCHEDULES,
+    learning_rate: Any = LEARNING_RATE,
+    space: dict[str, Any] | None = None,
+) -> str:
+    """In your own `HyperModel.build(hp)`: declare the schedule dimensions; returns the
+    schedule chosen for this trial. Pair with `scheduler_from_hp` in `fit`.
+
+    Example:
+        >>> def build(hp):
+        ...     lr_tb.tuner.declare_schedule(hp, schedules=["exponential", "warmup_cosine"])
+        ...     model = make_model(hp.Int("units", 32, 128))
+        ...     model.compile(keras.optimizers.Adam(), "mse")
+        ...     return model
+    """
+    return Space(schedules, learning_rate, space).declare(hp)
+
+
+def scheduler_from_hp(
+    hp: kt.HyperParameters,
+    epochs: int,
+    steps_per_epoch: int | None = None,
+    log_dir: str | None = None,
+    monitor: str = "val_loss",
+    space: Space | None = None,
+) -> LearningRateCallback:
+    """In your own `HyperModel.fit`: the lr_tb callback for this trial's schedule.
+
+    The schedule spans `epochs * steps_per_epoch` steps (the trial's budget, `epochs` as
+    Keras means it). With `steps_per_epoch=None` the fractions become epoch-based arguments
+    and the fit's own steps per epoch is used. Also set the optimizer's rate to
+    `hp.get("learning_rate")` (`ScheduleHyperModel` does): the plateau callback starts from
+    it.
+
+    Raises:
+        ValueError: `epochs` < 1, `steps_per_epoch` < 1, or no `lr_schedule` in `hp`.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise _fail("epochs", "an integer >= 1", epochs)
+    if steps_per_epoch is not None and (
+        isinstance(steps_per_epoch, bool)
+        or not isinstance(steps_per_epoch, int)
+        or steps_per_epoch < 1
+    ):
+        raise _fail("steps_per_epoch", "None or an integer >= 1", steps_per_epoch)
+    if "lr_schedule" not in hp.values:
+        raise ValueError(
+            "`hp` has no `lr_schedule`: call lr_tb.tuner.declare_schedule(hp) in build()."
+        )
+    space = space or Space([hp.get("lr_schedule")])
+    name = hp.get("lr_schedule")
+    lr = float(hp.get("learning_rate"))
+
+    def v(setting: str) -> Any:
+        return space.value(hp, f"{name}/{setting}")
+
+    total = None if steps_per_epoch is None else epochs * steps_per_epoch
+
+    def steps(fraction: float) -> int:
+        return int(round(fraction * total))
+
+    common = {"log_dir": log_dir}
+    if name == "constant":
+        return ScheduleCallback(Constant(lr), **common)
+    if name == "exponential":
+        return ExponentialDecayScheduler(
+            lr, v("decay_rate"), steps_per_epoch=steps_per_epoch, **common
+        )
+    if name == "warmup_cosine":
+        if total is None:
+            return WarmupCosineDecayScheduler(
+                lr,
+                warmup_epochs=v("warmup_fraction") * epochs,
+                hold_epochs=v("hold_fraction") * epochs,
+                **common,
+            )
+        return WarmupCosineDecayScheduler(
+            lr,
+            total_steps=total,
+            warmup_steps=steps(v("warmup_fraction")),
+            hold_steps=steps(v("hold_fraction")),
+            **common,
+        )
+    if name == "cosine_restarts":
+        args = dict(t_mul=v("t_mul"), m_mul=v("m_mul"), warmup_fraction=v("warmup_fraction"))
+        if total is None:
+            return CosineRestartsScheduler(
+                lr, first_cycle_epochs=v("first_cycle_fraction") * epochs, **args, **common
+            )
+        return CosineRestartsScheduler(
+            lr,
+            total_steps=total,
+            first_cycle_steps=max(1, steps(v("first_cycle_fraction"))),
+            **args,
+            **common,
+        )
+    if name == "plateau":
+        return ReduceLROnPlateau(
+            monitor=monitor,
+            mode="min" if "loss" in monitor else "max",
+            factor=v("factor"),
+            patience=v("patience"),
+            **common,
+        )
+    raise ValueError(f"Unknown `lr_schedule` {name!r}; valid: {list(SCHEDULES)}")
+
+
+class ScheduleHyperModel(kt.HyperModel):
+    """A HyperModel that makes the learning-rate schedule part of the search.
+
+    Args:
+        hypermodel: your `build_model(hp)` function returning a compiled model, or a
+            `keras_tuner.HyperModel` (its `fit` is used too).
+        schedules: the schedule names to choose from (default: all five).
+        learning_rate: the base rate: a `(low, high)` range (log scale), a list, or a number.
+        space: overrides of the settings' dimensions (see the module docstring).
+        monitor: what the plateau schedule watches; "auto": `val_loss` when the fit has
+            validation data, else `loss`.
+        name, tunable: as for `keras_tuner.HyperModel`.
+
+    Raises:
+        TypeError / ValueError: an argument breaks its rule (unknown schedule names list the
+        valid ones).
+    """
+
+    def __init__(
+        self,
+        hypermodel: Callable[[kt.HyperParameters], keras.Model] | kt.HyperModel,
+        schedules: Sequence[str] = SCHEDULES,
+        learning_rate: Any = LEARNING_RATE,
+        space: dict[str, Any] | None = None,
+        monitor: str = "auto",
+        name: str | None = None,
+        tunable: bool = True,
+    ) -> None:
+        if not (isinstance(hypermodel, kt.HyperModel) or callable(hypermodel)):
+            raise TypeError(
+                "Argument `hypermodel` must be a build function or a keras_tuner.HyperModel. "
+                f"Received: hypermodel={hypermodel!r}"
+            )
+        if not isinstance(monitor, str) or not monitor:
+            raise TypeError(
+                f"Argument `monitor` must be a metric name or 'auto'. Received: monitor={monitor!r}"
+            )
+        super().__init__(name=name, tunable=tunable)
+        self.hypermodel = hypermodel
+        self.space = Space(schedules, learning_rate, space)
+        self.monitor = monitor
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        self.space.declare(hp)
+        if isinstance(self.hypermodel, kt.HyperModel):
+            return self.hypermodel.build(hp)
+        return self.hypermodel(hp)
+
+    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        callbacks = list(kwargs.get("callbacks") or [])
+        board = next((c for c in callbacks if isinstance(c, keras.callbacks.TensorBoard)), None)
+        if board is not None and keras.backend.backend() != "tensorflow":
+            _own_trial_run(board, callbacks, hp)
+        monitor = self.monitor
+        if monitor == "auto":
+            validating = kwargs.get("validation_data") is not None or kwargs.get("validation_split")
+            monitor = "val_loss" if validating else "loss"
+        scheduler = scheduler_from_hp(
+            hp,
+            int(kwargs.get("epochs", 1)),
+            None,
+            None if board is None else str(board.log_dir),
+            monitor,
+            self.space,
+        )
+        optimizer = _optimizer.checked_optimizer(model, "ScheduleHyperModel")
+        if not isinstance(optimizer._learning_rate, keras.Variable):
+            raise TypeError(
+                "ScheduleHyperModel sets the learning rate itself: compile the model with a "
+                f"float learning_rate. Received: learning_rate={optimizer._learning_rate!r}"
+            )
+        optimizer._learning_rate.assign(float(hp.get("learning_rate")))
+        kwargs["callbacks"] = [*callbacks, scheduler]
+        if isinstance(self.hypermodel, kt.HyperModel):
+            return self.hypermodel.fit(hp, model, *args, **kwargs)
+        return model.fit(*args, **kwargs)
+
+
+def _own_trial_run(board: keras.callbacks.TensorBoard, callbacks: list, hp: Any) -> None:
+    """On JAX/torch keras-tuner gives trials no run of their own and writes no HParams: do
+    what it does on TensorFlow (`<log_dir>/<trial_id>/execution<n>` and session data)."""
+    trial = next((c.trial for c in callbacks if hasattr(c, "trial") and hasattr(c, "tuner")), None)
+    if trial is None:
+        return
+    trial_dir = os.path.join(str(board.log_dir), str(trial.trial_id))
+    execution = 0
+    while os.path.exists(os.path.join(trial_dir, f"execution{execution}")):
+        execution += 1
+    board.log_dir = os.path.join(trial_dir, f"execution{execution}")
+    callbacks.append(_HParamsSession(board.log_dir, trial.trial_id, dict(hp.values)))
+
+
+class _HParamsSession(keras.callbacks.Callback):
+    """Writes HParams session start/end data for a trial without TensorFlow."""
+
+    def __init__(self, log_dir: str, trial_id: str, values: dict[str, Any]) -> None:
+        super().__init__()
+        self.log_dir, self.trial_id, self.values = log_dir, trial_id, values
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        from tensorboard.plugins.hparams import summary_v2
+
+        values = {k: v for k, v in self.values.items() if isinstance(v, (bool, int, float, str))}
+        writer = EventWriter(self.log_dir)
+        writer.write_summary(
+            summary_v2.hparams_pb(values, trial_id=self.trial_id, start_time_secs=int(time.time()))
+        )
+        writer.close()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        from tensorboard.plugins.hparams import api_pb2, summary
+
+        writer = EventWriter(self.log_dir)
+        writer.write_summary(summary.session_end_pb(api_pb2.STATUS_SUCCESS))
+        writer.close()

@@ -1,0 +1,285 @@
+"""lr_tb.tuner: the schedule as a keras-tuner search dimension, with every trial's LR curve
+and HParams in TensorBoard. Each tuner runs a handful of tiny trials for real; the chosen
+schedule must be in the trial's event file exactly, and in its HParams session data."""
+
+import glob
+import os
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pytest
+import reference as ref
+from conftest import read_scalars
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+import lr_tb
+from lr_tb import tuner as lt
+
+SPE = 8  # 160 samples, validation_split 0.2, batch 16
+
+
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(160, 4)).astype("float32")
+    return x, (x[:, 0] > 0).astype("int64")
+
+
+def build(hp):
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
+    model.compile(
+        keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    return model
+
+
+def session_hparams(execution_dir):
+    """The hparams of the HParams session start info written for a trial's run."""
+    for path in glob.glob(os.path.join(execution_dir, "events.out.tfevents.*")):
+        for event in EventFileLoader(path).Load():
+            for value in event.summary.value:
+                if value.tag == "_hparams_/session_start_info":
+                    data = plugin_data_pb2.HParamsPluginData.FromString(
+                        value.metadata.plugin_data.content
+                    )
+                    info = data.session_start_info.hparams
+                    return {k: (v.string_value or v.number_value) for k, v in info.items()}
+    return None
+
+
+def expected_rates(values, steps, epochs):
+    """The closed form of the trial's schedule at `steps`, from the plain-Python reference."""
+    name, lr, total = values["lr_schedule"], values["learning_rate"], epochs * SPE
+    get = {k.split("/")[1]: v for k, v in values.items() if k.startswith(f"{name}/")}
+    if name == "constant":
+        return [lr] * len(steps)
+    if name == "exponential":
+        return [ref.exponential(t, lr, get.get("decay_rate", 0.9), SPE) for t in steps]
+    if name == "warmup_cosine":
+        w = int(round(get.get("warmup_fraction", 0.1) * epochs * SPE))
+        h = int(round(get.get("hold_fraction", 0.0) * epochs * SPE))
+        return [ref.warmup_cosine(t, lr, total, 0.0, w, h) for t in steps]
+    if name == "cosine_restarts":
+        first = max(1, int(round(get.get("first_cycle_fraction", 0.25) * epochs * SPE)))
+        cycles = ref.cycles_sgdr(first, get.get("t_mul", 2.0), total)
+        return [
+            ref.cosine_restarts(
+                t, lr, total, cycles, get.get("m_mul", 1.0), 0.0, get.get("warmup_fraction", 0.0)
+            )
+            for t in steps
+        ]
+    return None  # plateau: checked by its rule
+
+
+def check_trials(tuner, logdir, min_trials):
+    trials = [t for t in tuner.oracle.trials.values() if t.status == "COMPLETED"]
+    assert len(trials) >= min_trials
+    seen = set()
+    for trial in trials:
+        values = trial.hyperparameters.values
+        seen.add(values["lr_schedule"])
+        execution = os.path.join(logdir, trial.trial_id, "execution0")
+        steps, rates = read_scalars(os.path.join(execution, "train"))
+        epochs = values.get("tuner/epochs", 2)
+        first = values.get("tuner/initial_epoch", 0)
+        # one point per step, on the absolute axis (a continued Hyperband trial goes on)
+        assert steps == list(range(first * SPE, epochs * SPE)), trial.trial_id
+        want = expected_rates(values, steps, epochs)
+        if want is not None:
+            np.testing.assert_allclose(
+                rates, want, rtol=4 * 2.0**-23, atol=8 * 2.0**-23 * values["learning_rate"]
+            )
+        else:  # plateau: starts at the trial's rate, constant per epoch, drops by `factor`
+            assert rates[0] == pytest.approx(values["learning_rate"], rel=1e-6)
+            per_epoch = rates.reshape(-1, SPE)
+            assert np.all(per_epoch == per_epoch[:, :1])
+            for a, b in zip(per_epoch[:-1, 0], per_epoch[1:, 0], strict=True):
+                assert b == pytest.approx(a) or b == pytest.approx(a * values["plateau/factor"])
+        hparams = session_hparams(execution)
+        assert hparams is not None and hparams["lr_schedule"] == values["lr_schedule"]
+        assert hparams["learning_rate"] == pytest.approx(values["learning_rate"])
+    return trials, seen
+
+
+def search(tuner_cls, tmp_path, hypermodel, epochs=2, **kw):
+    logdir = str(tmp_path / "search")
+    tuner = tuner_cls(
+        hypermodel, objective="val_accuracy", directory=str(tmp_path / "kt"), project_name="p", **kw
+    )
+    x, y = data()
+    tuner.search(
+        x,
+        y,
+        epochs=epochs,
+        batch_size=16,
+        validation_split=0.2,
+        verbose=0,
+        callbacks=[keras.callbacks.TensorBoard(logdir)],
+    )
+    return tuner, logdir
+
+
+def test_random_search(tmp_path):
+    tuner, logdir = search(
+        kt.RandomSearch, tmp_path, lt.ScheduleHyperModel(build), max_trials=8, seed=3
+    )
+    _, seen = check_trials(tuner, logdir, 8)
+    assert len(seen) >= 4  # the schedules really vary across trials
+
+
+def test_grid_search_is_conditional_aware(tmp_path):
+    hm = lt.ScheduleHyperModel(
+        build,
+        schedules=["constant", "exponential", "warmup_cosine"],
+        learning_rate=[1e-3, 1e-2],
+        space={
+            "exponential/decay_rate": [0.5, 0.9],
+            "warmup_cosine/warmup_fraction": 0.25,
+            "warmup_cosine/hold_fraction": None,
+        },
+    )
+    tuner, logdir = search(kt.GridSearch, tmp_path, hm, max_trials=50)
+    trials, _ = check_trials(tuner, logdir, 8)
+    # 2 rates x (constant + 2 decay rates + warmup_cosine): 8, not the 2 x 3 x 2 cross product
+    combos = {tuple(sorted(t.hyperparameters.values.items())) for t in trials}
+    assert len(trials) == len(combos) == 8
+
+
+def test_bayesian_optimization(tmp_path):
+    hm = lt.ScheduleHyperModel(build, schedules=["warmup_cosine", "cosine_restarts", "plateau"])
+    tuner, logdir = search(
+        kt.BayesianOptimization, tmp_path, hm, max_trials=5, num_initial_points=3, seed=1
+    )
+    check_trials(tuner, logdir, 5)
+
+
+def test_hyperband_continues_the_schedule_at_the_absolute_epoch(tmp_path):
+    hm = lt.ScheduleHyperModel(build, schedules=["exponential", "cosine_restarts", "plateau"])
+    tuner, logdir = search(kt.Hyperband, tmp_path, hm, epochs=None, max_epochs=3, factor=3, seed=2)
+    trials, _ = check_trials(tuner, logdir, 4)
+    assert any(t.hyperparameters.values.get("tuner/initial_epoch", 0) > 0 for t in trials)
+
+
+def test_build_on_empty_hyperparameters_declares_the_whole_space():
+    hp = kt.HyperParameters()
+    model = lt.ScheduleHyperModel(build).build(hp)
+    assert isinstance(model, keras.Model)
+    assert hp.values == {"lr_schedule": "constant", "learning_rate": 1e-3}  # only active ones
+    names = [p.name for p in hp.space]
+    assert names == [
+        "lr_schedule",
+        "learning_rate",
+        "exponential/decay_rate",
+        "warmup_cosine/warmup_fraction",
+        "warmup_cosine/hold_fraction",
+        "cosine_restarts/first_cycle_fraction",
+        "cosine_restarts/t_mul",
+        "cosine_restarts/m_mul",
+        "cosine_restarts/warmup_fraction",
+        "plateau/factor",
+        "plateau/patience",
+    ]
+    defaults = {p.name: p.default for p in hp.space}
+    assert defaults["exponential/decay_rate"] == 0.9 and defaults["plateau/patience"] == 2
+
+
+def test_overrides_range_fixed_choice_off():
+    hp = kt.HyperParameters()
+    lt.declare_schedule(
+        hp,
+        schedules=["exponential", "plateau"],
+        learning_rate=0.01,
+        space={
+            "exponential/decay_rate": (0.8, 0.95),
+            "plateau/factor": 0.3,
+            "plateau/patience": None,
+        },
+    )
+    space = {p.name: p for p in hp.space}
+    assert isinstance(space["learning_rate"], kt.engine.hyperparameters.Fixed)
+    assert (
+        space["exponential/decay_rate"].min_value,
+        space["exponential/decay_rate"].max_value,
+    ) == (0.8, 0.95)
+    assert isinstance(space["plateau/factor"], kt.engine.hyperparameters.Fixed)
+    assert "plateau/patience" not in space
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, text",
+    [
+        (dict(schedules=["cosine"]), ValueError, "names from ['constant', 'exponential'"),
+        (dict(schedules=[]), ValueError, "schedules=[]"),
+        (dict(schedules="constant"), ValueError, "schedules='constant'"),
+        (dict(schedules=["constant", "constant"]), ValueError, "without repeats"),
+        (dict(learning_rate=(1e-2, 1e-4)), ValueError, "learning_rate=(0.01, 0.0001)"),
+        (dict(learning_rate=-1.0), ValueError, "learning_rate=-1.0"),
+        (dict(learning_rate="fast"), TypeError, "learning_rate='fast'"),
+        (dict(learning_rate=[]), ValueError, "learning_rate=[]"),
+        (dict(space={"exponential/rate": 0.9}), ValueError, "unknown key 'exponential/rate'"),
+        (dict(space={"exponential/decay_rate": 1.5}), ValueError, "in (0, 1]"),
+        (dict(space={"exponential/decay_rate": (0.9, 0.5)}), ValueError, "low < high"),
+        (dict(space={"plateau/patience": 1.5}), ValueError, "an integer"),
+        (dict(space={"plateau/factor": "big"}), TypeError, "'big'"),
+        (
+            dict(space={"warmup_cosine/warmup_fraction": 0.7, "warmup_cosine/hold_fraction": 0.5}),
+            ValueError,
+            "add up to more than 1",
+        ),
+        (
+            dict(schedules=["constant"], space={"plateau/factor": 0.5}),
+            ValueError,
+            "'plateau' is not in `schedules`",
+        ),
+        (dict(monitor=3), TypeError, "monitor=3"),
+    ],
+)
+def test_bad_constructor_arguments(kwargs, error, text):
+    with pytest.raises(error) as info:
+        lt.ScheduleHyperModel(build, **kwargs)
+    assert text in str(info.value), str(info.value)
+
+
+def test_scheduler_from_hp_for_each_schedule():
+    made = {}
+    for name in lt.SCHEDULES:
+        hp = kt.HyperParameters()
+        lt.declare_schedule(hp)
+        hp.values["lr_schedule"] = name
+        made[name] = lt.scheduler_from_hp(hp, epochs=4, steps_per_epoch=10)
+    assert isinstance(made["constant"], lr_tb.ScheduleCallback)
+    assert made["constant"].schedule.learning_rate == 1e-3
+    assert made["exponential"].decay_rate == 0.9
+    assert (made["warmup_cosine"].total_steps, made["warmup_cosine"].warmup_steps) == (40, 4)
+    assert made["cosine_restarts"].first_cycle_steps == 10
+    assert (made["plateau"].factor, made["plateau"].patience, made["plateau"].monitor) == (
+        0.5,
+        2,
+        "val_loss",
+    )
+    with pytest.raises(ValueError, match="epochs"):
+        lt.scheduler_from_hp(hp, epochs=0)
+    with pytest.raises(ValueError, match="declare_schedule"):
+        lt.scheduler_from_hp(kt.HyperParameters(), epochs=2)
+
+
+def test_trials_get_their_own_runs_and_hparams_without_tensorflow_tensorboard(
+    tmp_path, monkeypatch
+):
+    """On JAX and torch keras-tuner moves no TensorBoard callback and writes no HParams; lr_tb
+    does it. Simulated here: keras-tuner told it runs on JAX, lr_tb's check likewise."""
+    import keras_tuner.src.backend.config as kt_config
+
+    monkeypatch.setattr(kt_config, "backend", lambda: "jax")
+    monkeypatch.setattr(lt.keras.backend, "backend", lambda: "jax")
+    tuner, logdir = search(
+        kt.RandomSearch, tmp_path, lt.ScheduleHyperModel(build), max_trials=3, seed=5
+    )
+    check_trials(tuner, logdir, 3)
