@@ -24,3 +24,17 @@ def test_quickstart_writes_one_run_per_schedule(tmp_path, capsys):
         assert os.path.isdir(os.path.join(str(tmp_path), name, "validation"))
     _, restarts = read_scalars(os.path.join(str(tmp_path), "cosine_restarts", "train"))
     assert np.sum(np.diff(restarts) > 0) >= 4  # climbs back at every restart
+
+
+def test_tuner_search_example(tmp_path, capsys):
+    import tuner_search
+
+    logdir = tmp_path / "search"
+    assert tuner_search.main(["--logdir", str(logdir), "--trials", "2", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Best trial's schedule:" in out and f"tensorboard --logdir {logdir}" in out
+    trials = sorted(os.listdir(logdir))
+    assert len(trials) == 2
+    for trial in trials:
+        steps, _ = read_scalars(os.path.join(str(logdir), trial, "execution0", "train"))
+        assert steps == list(range(45))  # 1,437 digits, batch 32

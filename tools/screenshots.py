@@ -126,6 +126,36 @@ def main() -> int:
                 "1500,700",
                 args.chromium,
             )
+
+    with tempfile.TemporaryDirectory() as work:
+        logdir = os.path.join(work, "search")
+        subprocess.run(
+            [
+                sys.executable,
+                os.path.join(ROOT, "examples", "tuner_search.py"),
+                "--logdir",
+                logdir,
+                "--quick",
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+        with tensorboard(logdir) as base:
+            wait_for(lambda: len(get_json(base, "/data/runs")) >= 12)
+            shoot(
+                f"{base}/?darkMode=false#hparams",
+                os.path.join(args.out, "tensorboard_hparams.png"),
+                "1500,800",
+                args.chromium,
+            )
+            scalars = (
+                f"{base}/?darkMode=false#scalars&_smoothingWeight=0"
+                "&tagFilter=%5Elearning_rate%24%7C%5Eepoch_accuracy%24"
+            )
+            shoot(
+                scalars, os.path.join(args.out, "tensorboard_search.png"), "1500,700", args.chromium
+            )
     return 0
 
 
