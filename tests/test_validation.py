@@ -127,6 +127,8 @@ CASES = [
     (CosineRestarts, dict(CR, m_mul=0.0), ValueError, "m_mul=0.0"),
     (CosineRestarts, dict(CR, m_mul=1.5), ValueError, "m_mul=1.5"),
     (CosineRestarts, dict(CR, warmup_fraction=1.2), ValueError, "warmup_fraction=1.2"),
+    (CosineRestarts, dict(CR, warmup_fraction=1e-300), ValueError, "0 or >= 1e-06"),
+    (CosineRestarts, dict(CR, hold_fraction=1e-9), ValueError, "hold_fraction=1e-09"),
     (
         CosineRestarts,
         dict(CR, warmup_fraction=0.6, hold_fraction=0.6),

@@ -14,6 +14,9 @@ from lr_tb import _validation as v
 from lr_tb.schedules.base import StepSchedule
 from lr_tb.schedules.pieces import Coefficients, coefficients, evaluate
 
+# A warmup or hold shorter than this fraction of a cycle would round to 0 steps in float32.
+MIN_FRACTION = 1e-6
+
 # The per-cycle coefficient table is a constant of the train step: keep it small.
 MAX_CYCLES = 10_000
 
@@ -56,6 +59,12 @@ def check_cosine_restarts_args(
     warm_lr = v.check_non_negative("warmup_learning_rate", warmup_learning_rate)
     warm_frac = v.check_in_range("warmup_fraction", warmup_fraction, 0.0, 1.0)
     hold_frac = v.check_in_range("hold_fraction", hold_fraction, 0.0, 1.0)
+    for name, value in (("warmup_fraction", warm_frac), ("hold_fraction", hold_frac)):
+        if 0.0 < value < MIN_FRACTION:  # float32 would round such a piece to nothing
+            raise ValueError(
+                f"Argument `{name}` must be 0 or >= {MIN_FRACTION:g} (the rates are computed "
+                f"in float32). Received: {name}={value!r}"
+            )
     if warm_frac + hold_frac > 1.0:
         raise ValueError(
             "Arguments `warmup_fraction` + `hold_fraction` must be <= 1. Received: "
@@ -128,8 +137,9 @@ class CosineRestarts(StepSchedule):
         t_mul: SGDR's cycle length multiplier, > 0 (only with `first_cycle_steps`).
         m_mul: the peak multiplier per cycle, in (0, 1].
         warmup_learning_rate: where each cycle's warmup starts, in [0, learning_rate_base].
-        warmup_fraction: each cycle's warmup as a fraction of its length, in [0, 1].
-        hold_fraction: each cycle's hold as a fraction of its length, in [0, 1];
+        warmup_fraction: each cycle's warmup as a fraction of its length: 0, or in
+            [1e-6, 1] (shorter would round to nothing in float32).
+        hold_fraction: each cycle's hold as a fraction of its length, 0 or in [1e-6, 1];
             `warmup_fraction + hold_fraction <= 1`.
         min_learning_rate: the floor every cosine ends at, in [0, learning_rate_base].
 
