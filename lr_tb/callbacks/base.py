@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import copy
+import json
 import os
 import time
 import weakref
@@ -32,6 +33,10 @@ from lr_tb.callbacks import _optimizer
 from lr_tb.event_writer import EventWriter
 
 TAG = "learning_rate"
+# Next to the event files: the step after the last one flushed to this run. A resumed fit
+# that starts further on (BackupAndRestore restored a step the crashed run had not flushed)
+# fills the gap from the schedule, which is a pure function of the step.
+PROGRESS_FILE = "lr_tb_progress.json"
 
 # Callbacks in the middle of a fit. If something outside the train step raises (another
 # callback, say), Keras calls no hook of ours: what is pending is written at the next fit's
@@ -121,6 +126,7 @@ class LearningRateCallback(keras.callbacks.Callback):
                 start = max(start, epoch * self._steps_per_epoch)
             self._offset = start - self._iterations_at_begin
             self._next_step = start
+            self._fill_gap_before(start)
         self._epoch_first_index = len(self.learning_rates)
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
@@ -173,7 +179,33 @@ class LearningRateCallback(keras.callbacks.Callback):
     def _flush(self) -> None:
         if self._writer is not None:
             self._writer.flush()
+            self._write_progress()
         self._last_flush = time.monotonic()
+
+    # A callback whose rate is a pure function of the step can fill a gap exactly.
+    _fills_gaps = False
+
+    def _write_progress(self) -> None:
+        if self._next_step is None or self.run_dir is None:
+            return
+        path = os.path.join(self.run_dir, PROGRESS_FILE)
+        with open(path + ".tmp", "w") as f:
+            json.dump({"next_step": int(self._next_step)}, f)
+        os.replace(path + ".tmp", path)
+
+    def _fill_gap_before(self, start: int) -> None:
+        """Write the steps between the run's last flushed step and `start`, if any."""
+        if not self._fills_gaps or self._writer is None:
+            return
+        try:
+            with open(os.path.join(self.run_dir, PROGRESS_FILE)) as f:
+                flushed = int(json.load(f)["next_step"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        if flushed < start:
+            steps = np.arange(flushed, start, dtype=np.int64)
+            self._writer.write(TAG, steps, self._rates(steps))
+            self._writer.flush()
 
     def _on_crash(self) -> None:
         """A train step raised: keep what was computed, close files, restore the optimizer."""
@@ -189,6 +221,7 @@ class LearningRateCallback(keras.callbacks.Callback):
             _ACTIVE.discard(self)
             if self._writer is not None:
                 self._writer.close()
+                self._write_progress()
                 self._writer = None
             try:
                 self._end()

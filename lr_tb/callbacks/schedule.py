@@ -45,6 +45,7 @@ class ScheduleCallback(LearningRateCallback):
     """
 
     _changes_rate = True
+    _fills_gaps = True  # the rate of any step is schedule(step)
 
     def __init__(
         self,

@@ -1,0 +1,235 @@
+"""Exact resume: a crashed-and-resumed run shows the uninterrupted run's rates, every step
+once, in learning_rates, in the raw event files as TensorBoard's loader reads them, and in
+the real TensorBoard server.
+
+How TensorBoard treats a step that goes back: reading a run's event files in name order, a
+point whose step is below the last one seen for its tag drops the points at and after that
+step (EventAccumulator's out-of-order purge, and the data server's preemption). lr_tb writes
+each fit to a new file that sorts after the crashed run's, so the resumed points win. A
+resumed fit that starts *after* the crashed run's last flushed step fills the gap from the
+schedule (the rate is a pure function of the step; lr_tb_progress.json says where the run
+stopped).
+"""
+
+import glob
+import os
+
+import keras
+import numpy as np
+import pytest
+import reference as ref
+from conftest import bias_model, read_scalars, zeros_data
+from tb_server import get_json, scalar_series, tensorboard, wait_for
+
+import lr_tb
+
+SPE, EPOCHS = 5, 4
+TOTAL = SPE * EPOCHS
+PEAK = 1e-2
+
+
+def scheduler(log_dir=None):
+    return lr_tb.WarmupCosineDecayScheduler(
+        PEAK, warmup_steps=4, hold_steps=2, min_learning_rate=1e-4, log_dir=log_dir
+    )
+
+
+def closed_form(steps):
+    return [ref.warmup_cosine(t, PEAK, TOTAL, 0.0, 4, 2, 1e-4) for t in steps]
+
+
+FAIL = {"at": None}
+
+
+class FailInStep(keras.layers.Layer):
+    """Raises inside the train step (run eagerly) at one optimizer step, once."""
+
+    def call(self, x):
+        optimizer = FAIL.get("optimizer")
+        if optimizer is None or FAIL["at"] is None:  # building, or nothing to fail
+            return x
+        if int(optimizer.iterations.numpy()) == FAIL["at"]:
+            FAIL["at"] = None
+            raise RuntimeError("preempted in a train step")
+        return x
+
+
+class FailInCallback(keras.callbacks.Callback):
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) == self.at:
+            raise RuntimeError("preempted in a callback")
+
+
+def step_failing_model():
+    layer = FailInStep()
+    model = keras.Sequential(
+        [keras.Input((2,)), layer, keras.layers.Dense(1, kernel_initializer="zeros")]
+    )
+    model.compile(keras.optimizers.SGD(0.1), loss="mse", run_eagerly=True)
+    FAIL["optimizer"] = model.optimizer
+    return model
+
+
+def close(values, steps):
+    np.testing.assert_allclose(
+        values, closed_form(steps), rtol=4 * 2.0**-23, atol=8 * 2.0**-23 * PEAK
+    )
+
+
+def uninterrupted():
+    cb = scheduler()
+    x, y = zeros_data()
+    bias_model().fit(x, y, batch_size=8, epochs=EPOCHS, verbose=0, callbacks=[cb])
+    return cb
+
+
+def test_crash_in_a_train_step_then_backup_and_restore(tmp_path):
+    x, y = zeros_data()
+    backup = str(tmp_path / "backup")
+    FAIL["at"] = 2 * SPE + 3  # epoch 3, after the epoch-2 backup
+    crashed = scheduler(str(tmp_path))
+    with pytest.raises(RuntimeError, match="preempted in a train step"):
+        step_failing_model().fit(
+            x,
+            y,
+            batch_size=8,
+            epochs=EPOCHS,
+            verbose=0,
+            callbacks=[keras.callbacks.BackupAndRestore(backup), crashed],
+        )
+    assert crashed.steps == list(range(2 * SPE + 3))  # written up to the failing step
+    resumed = scheduler(str(tmp_path))
+    step_failing_model().fit(
+        x,
+        y,
+        batch_size=8,
+        epochs=EPOCHS,
+        verbose=0,
+        callbacks=[keras.callbacks.BackupAndRestore(backup), resumed],
+    )
+    # the resumed fit starts at the restored step and matches the uninterrupted run
+    reference = uninterrupted()
+    assert resumed.steps == list(range(2 * SPE, TOTAL))
+    np.testing.assert_allclose(
+        resumed.learning_rates,
+        reference.learning_rates[2 * SPE :],
+        rtol=0,
+        atol=2 * np.spacing(np.float32(PEAK)),
+    )
+    # raw event files: the crashed file still holds steps 10..12, the resumed one 10..19;
+    # TensorBoard's Python loader (EventAccumulator, --load_fast=false) shows both, as it
+    # drops a step that goes back only on a SessionLog START event
+    run = str(tmp_path / "train")
+    assert len(glob.glob(os.path.join(run, "*.lr_tb"))) == 2
+    steps, values = read_scalars(run)
+    assert steps == list(range(2 * SPE + 3)) + list(range(2 * SPE, TOTAL))
+    close(values, steps)
+    # the real server's default loader lets the resumed points preempt: each step once
+    with tensorboard(tmp_path) as base:
+        wait_for(lambda: "train" in get_json(base, "/data/runs"))
+        served = wait_for(lambda: scalar_series(base, "train"))
+    assert [s for s, _ in served] == list(range(TOTAL))
+    close([v for _, v in served], range(TOTAL))
+
+
+def test_backup_every_3_batches_and_a_crash_outside_the_step(tmp_path):
+    """Keras replays the interrupted epoch from its first batch with the optimizer's step
+    restored: the curve goes on from the restored step (the replayed batches take the next
+    steps), and the steps the crashed run never flushed are filled from the schedule."""
+    x, y = zeros_data()
+    backup = str(tmp_path / "backup")
+    crashed = scheduler(str(tmp_path))
+    with pytest.raises(RuntimeError, match="preempted in a callback"):
+        bias_model().fit(
+            x,
+            y,
+            batch_size=8,
+            epochs=EPOCHS,
+            verbose=0,
+            callbacks=[
+                keras.callbacks.BackupAndRestore(backup, save_freq=3),
+                crashed,
+                FailInCallback(2 * SPE + 2),
+            ],
+        )
+    crashed._finish()  # what interpreter exit would do for the crashed process
+    resumed = scheduler(str(tmp_path))
+    bias_model().fit(
+        x,
+        y,
+        batch_size=8,
+        epochs=EPOCHS,
+        verbose=0,
+        callbacks=[keras.callbacks.BackupAndRestore(backup, save_freq=3), resumed],
+    )
+    assert resumed.steps[0] == 2 * SPE + 2 - (2 * SPE + 2) % 3  # the last backed-up step
+    close(resumed.learning_rates, resumed.steps)
+    steps, values = read_scalars(str(tmp_path / "train"))
+    assert steps == list(range(resumed.steps[-1] + 1))  # one curve, no gap, no repeat
+    close(values, steps)
+
+
+def test_gap_is_filled_when_the_crashed_run_flushed_less(tmp_path):
+    x, y = zeros_data()
+    backup = str(tmp_path / "backup")
+    with pytest.raises(RuntimeError):
+        bias_model().fit(
+            x,
+            y,
+            batch_size=8,
+            epochs=EPOCHS,
+            verbose=0,
+            callbacks=[
+                keras.callbacks.BackupAndRestore(backup, save_freq=3),
+                scheduler(str(tmp_path)),
+                FailInCallback(2 * SPE + 2),
+            ],
+        )
+    # no _finish: as after a SIGKILL, only the epoch flushes (steps 0..9) are on disk
+    resumed = scheduler(str(tmp_path))
+    bias_model().fit(
+        x,
+        y,
+        batch_size=8,
+        epochs=EPOCHS,
+        verbose=0,
+        callbacks=[keras.callbacks.BackupAndRestore(backup, save_freq=3), resumed],
+    )
+    assert resumed.steps[0] == 2 * SPE + 2 - (2 * SPE + 2) % 3 > 2 * SPE
+    steps, values = read_scalars(str(tmp_path / "train"))
+    assert steps == list(range(resumed.steps[-1] + 1))
+    close(values, steps)
+
+
+class StopAfter(keras.callbacks.Callback):
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epochs:
+            self.model.stop_training = True
+
+
+def test_model_save_load_and_initial_epoch(tmp_path):
+    x, y = zeros_data()
+    model = bias_model()
+    first = scheduler(str(tmp_path))  # a 4-epoch run, stopped (saved) after epoch 2
+    model.fit(x, y, batch_size=8, epochs=EPOCHS, verbose=0, callbacks=[first, StopAfter(2)])
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    second = scheduler(str(tmp_path))
+    loaded.fit(x, y, batch_size=8, epochs=EPOCHS, initial_epoch=2, verbose=0, callbacks=[second])
+    reference = uninterrupted()
+    np.testing.assert_allclose(
+        first.learning_rates + second.learning_rates,
+        reference.learning_rates,
+        rtol=0,
+        atol=2 * np.spacing(np.float32(PEAK)),
+    )
+    steps, _ = read_scalars(str(tmp_path / "train"))
+    assert steps == list(range(TOTAL))
