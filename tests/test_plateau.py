@@ -148,3 +148,50 @@ def test_schedule_in_optimizer_is_refused_at_train_begin(tmp_path):
 def test_verbose_prints_reduction(capsys):
     run([1.0, 1.0, 1.0], factor=0.5, patience=1, verbose=1)
     assert "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.5." in capsys.readouterr().out
+
+
+class FailAt(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("preempted")
+
+
+def test_state_survives_backup_and_restore(tmp_path):
+    """Keras' ReduceLROnPlateau forgets best/wait/cooldown on restore (Keras issue #17012):
+    resumed, it would wait `patience` epochs afresh. lr_tb keeps them beside the backup."""
+    values = [1.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]  # improves at epoch 1, flat after
+    kw = dict(mode="min", factor=0.5, patience=3, min_delta=0.0)
+    straight, _, _ = run(values, **kw)
+    kw["monitor"] = "score"  # drops after epoch 4 (wait 1, 2, 3 at epochs 2-4)
+
+    backup = str(tmp_path / "backup")
+    x, y = zeros_data()
+
+    def fit(callbacks):
+        model = bias_model(learning_rate=1.0)
+        model.fit(
+            x,
+            y,
+            batch_size=8,
+            epochs=len(values),
+            verbose=0,
+            callbacks=[keras.callbacks.BackupAndRestore(backup), Script(values), *callbacks],
+        )
+        return model
+
+    first = lr_tb.ReduceLROnPlateau(backup_dir=backup, **kw)
+    with pytest.raises(RuntimeError):
+        fit([first, FailAt(3)])  # crashes at the start of epoch 4 (wait is 2 by then)
+    resumed = lr_tb.ReduceLROnPlateau(backup_dir=backup, **kw)
+    fit([resumed])
+    assert epoch_rates(first) + epoch_rates(resumed) == epoch_rates(straight)
+    assert not os.path.exists(backup)  # BackupAndRestore removed it (and our state) at the end
+    forgetful = lr_tb.ReduceLROnPlateau(**kw)  # without backup_dir: Keras' behaviour
+    with pytest.raises(RuntimeError):
+        fit([lr_tb.ReduceLROnPlateau(**kw), FailAt(3)])
+    fit([forgetful])
+    assert epoch_rates(forgetful) != epoch_rates(straight)[3:]

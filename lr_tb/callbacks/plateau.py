@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import warnings
 
 import keras
@@ -14,6 +16,7 @@ from lr_tb import _validation as v
 from lr_tb.callbacks.base import LearningRateCallback
 
 _MODES = ("auto", "min", "max")
+STATE_FILE = "lr_tb_plateau.json"
 
 
 def _compiled_metrics(model: keras.Model) -> list:
@@ -53,6 +56,11 @@ class ReduceLROnPlateau(LearningRateCallback):
         cooldown: epochs to wait after a reduction before counting again, >= 0.
         min_lr: the floor, >= 0.
         log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+        backup_dir: the `keras.callbacks.BackupAndRestore` directory: the decision state
+            (best, wait, cooldown) of every epoch is kept there, and a resumed fit takes the
+            state of the epoch before the one it resumes at (Keras' own ReduceLROnPlateau
+            forgets it: Keras issue #17012). BackupAndRestore deletes the directory after a
+            completed run. The rate itself is an optimizer variable, restored by Keras.
 
     Raises:
         TypeError / ValueError: an argument breaks its rule (the message names it).
@@ -74,6 +82,7 @@ class ReduceLROnPlateau(LearningRateCallback):
         log_dir: str | None = None,
         verbose: int = 0,
         flush_secs: float | None = 30.0,
+        backup_dir: str | None = None,
     ) -> None:
         if not isinstance(monitor, str) or not monitor:
             raise TypeError(
@@ -90,6 +99,14 @@ class ReduceLROnPlateau(LearningRateCallback):
         self.min_delta = v.check_non_negative("min_delta", min_delta)
         self.cooldown = v.check_int("cooldown", cooldown, 0)
         self.min_lr = v.check_non_negative("min_lr", min_lr)
+        if backup_dir is not None and (
+            isinstance(backup_dir, bool) or not isinstance(backup_dir, (str, os.PathLike))
+        ):
+            raise TypeError(
+                f"Argument `backup_dir` must be a string path or None. Received: "
+                f"backup_dir={backup_dir!r}"
+            )
+        self.backup_dir = None if backup_dir is None else os.fspath(backup_dir)
         super().__init__(log_dir=log_dir, verbose=verbose, flush_secs=flush_secs)
         self._minimize = self.mode != "max"
         self._reset()
@@ -139,6 +156,8 @@ class ReduceLROnPlateau(LearningRateCallback):
         self._epoch_rate = float(ops.convert_to_numpy(variable))
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self._next_step is None:  # the first epoch of this fit
+            self._restore_state(epoch)
         super().on_epoch_begin(epoch, logs)
         self._epoch_rate = float(ops.convert_to_numpy(self._optimizer._learning_rate))
 
@@ -147,7 +166,48 @@ class ReduceLROnPlateau(LearningRateCallback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         super().on_epoch_end(epoch, logs)  # logs this epoch's steps at the rate they used
-        logs = logs if logs is not None else {}
+        self._decide(epoch, logs if logs is not None else {})
+        self._save_state(epoch)
+
+    # -- state that survives a restart (Keras' own ReduceLROnPlateau forgets it) -----------
+    def _state_path(self) -> str | None:
+        return None if self.backup_dir is None else os.path.join(self.backup_dir, STATE_FILE)
+
+    def _save_state(self, epoch: int) -> None:
+        """Keep this epoch's decision state (best, wait, cooldown) beside the backup."""
+        path = self._state_path()
+        if path is None:
+            return
+        states = self._load_states()
+        states[str(epoch)] = {
+            "best": self.best,
+            "wait": self.wait,
+            "cooldown_counter": self.cooldown_counter,
+            "minimize": self._minimize,
+            "mode_known": self._mode_known,
+        }
+        os.makedirs(self.backup_dir, exist_ok=True)
+        with open(path + ".tmp", "w") as f:
+            json.dump(states, f)
+        os.replace(path + ".tmp", path)
+
+    def _load_states(self) -> dict:
+        try:
+            with open(self._state_path()) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {}
+
+    def _restore_state(self, first_epoch: int) -> None:
+        """A fit resumed at `first_epoch` (BackupAndRestore, or initial_epoch) takes the state
+        saved at the end of the epoch before it, if there is one."""
+        state = self._load_states().get(str(first_epoch - 1)) if self.backup_dir else None
+        if state:
+            self.best, self.wait = float(state["best"]), int(state["wait"])
+            self.cooldown_counter = int(state["cooldown_counter"])
+            self._minimize, self._mode_known = state["minimize"], state["mode_known"]
+
+    def _decide(self, epoch: int, logs: dict) -> None:
         current = logs.get(self.monitor)
         if current is None:
             warnings.warn(
