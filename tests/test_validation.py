@@ -3,6 +3,7 @@ ValueError whose message names the argument and the value received."""
 
 import math
 
+import numpy as np
 import pytest
 
 import lr_tb
@@ -211,3 +212,30 @@ def test_log_dir_not_writable(tmp_path, monkeypatch):
 
 def test_pathlike_log_dir_is_accepted(tmp_path):
     assert lr_tb.LearningRateLogger(tmp_path / "runs").log_dir == str(tmp_path / "runs")
+
+
+def test_model_not_compiled_leaves_no_run(tmp_path):
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    callback = lr_tb.WarmupCosineDecayScheduler(1e-3, log_dir=str(tmp_path / "run"))
+    with pytest.raises((RuntimeError, ValueError), match="compile"):
+        model.fit(np.zeros((4, 2)), np.zeros((4, 1)), verbose=0, callbacks=[callback])
+    assert not (tmp_path / "run").exists()
+
+
+def test_optimizer_without_a_learning_rate(tmp_path):
+    from types import SimpleNamespace
+
+    from lr_tb.callbacks import _optimizer
+
+    not_keras = SimpleNamespace(optimizer=SimpleNamespace(update=lambda *a: None))
+    with pytest.raises(TypeError, match="Keras 3 optimizer with a `learning_rate`.*Received"):
+        _optimizer.checked_optimizer(not_keras, "LearningRateLogger")
+    with pytest.raises(TypeError, match="compiled model.*Received: model.optimizer=None"):
+        _optimizer.checked_optimizer(SimpleNamespace(optimizer=None), "LearningRateLogger")
+
+
+def test_backup_dir_type():
+    with pytest.raises(TypeError, match="backup_dir=3"):
+        lr_tb.ReduceLROnPlateau(backup_dir=3)
