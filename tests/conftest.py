@@ -13,6 +13,12 @@ from tensorboard.backend.event_processing.event_accumulator import (  # noqa: E4
     EventAccumulator,
 )
 
+BACKEND = keras.backend.backend()
+# Tests that use TensorFlow itself (tf.data, tf.debugging, tf.distribute).
+requires_tensorflow = pytest.mark.skipif(BACKEND != "tensorflow", reason="uses TensorFlow ops")
+# Keras' torch backend allows only steps_per_execution=1.
+EXECUTION_SIZES = [1] if BACKEND == "torch" else [1, 3]
+
 
 @pytest.fixture(autouse=True)
 def _seed():

@@ -8,9 +8,11 @@ import os
 import keras
 import numpy as np
 import pytest
-from conftest import bias_model, read_scalars, zeros_data
+from conftest import EXECUTION_SIZES, bias_model, read_scalars, zeros_data
 
 import lr_tb
+
+pytestmark = pytest.mark.backends
 
 SPE = 5
 
@@ -40,7 +42,7 @@ def test_contract(name, tmp_path):
     cb = build(name, log_dir)
     fresh = copy.deepcopy(cb)
     assert isinstance(cb, keras.callbacks.Callback)
-    model = bias_model(steps_per_execution=2)
+    model = bias_model(steps_per_execution=EXECUTION_SIZES[-1])
     x, y = zeros_data()
     seen = []
     for _ in range(2):

@@ -9,18 +9,21 @@ import keras
 import numpy as np
 import pytest
 import reference as ref
-import tensorflow as tf
 from conftest import (
+    EXECUTION_SIZES,
     BiasProbe,
     assert_applied,
     bias_model,
     event_files,
     keras_tags,
     read_scalars,
+    requires_tensorflow,
     zeros_data,
 )
 
 import lr_tb
+
+pytestmark = pytest.mark.backends
 
 # 40 samples, batch 8: 5 steps per epoch; 3 epochs: 15 steps.
 SPE, EPOCHS = 5, 3
@@ -77,7 +80,7 @@ def expected(rate, steps):
     return np.asarray([rate(t) for t in steps], dtype=np.float64)
 
 
-@pytest.mark.parametrize("spe", [1, 3])
+@pytest.mark.parametrize("spe", EXECUTION_SIZES)
 @pytest.mark.parametrize("name", NAMES)
 def test_fit_applies_and_logs_every_step(name, spe, tmp_path):
     log_dir = str(tmp_path / "run")
@@ -197,10 +200,12 @@ def test_deepcopy_before_and_after_training(tmp_path):
         np.testing.assert_allclose(c.learning_rates, expected(rate, range(TOTAL)), rtol=1e-6)
 
 
+@requires_tensorflow
 def test_train_step_error_leaves_computed_points_on_disk(tmp_path):
     """A train step raises in epoch 2 (batch 3): every step the optimizer counted (epoch 1,
     the good batches of epoch 2 and, TF's stateful ops running unordered, possibly the failing
     one) is on disk, the file is closed and readable, and the optimizer is restored."""
+    import tensorflow as tf
 
     class FailOnSignal(keras.layers.Layer):
         def call(self, x):
@@ -257,7 +262,10 @@ def test_fit_too_short_for_warmup_is_refused_before_any_step(tmp_path):
     assert int(model.optimizer.iterations) == 0 and not (tmp_path / "r").exists()
 
 
+@requires_tensorflow
 def test_unknown_steps_per_epoch_needs_total_steps():
+    import tensorflow as tf
+
     ds = tf.data.Dataset.from_generator(
         lambda: iter([(np.zeros((8, 2), "float32"), np.zeros((8, 1), "float32"))] * 3),
         output_signature=(tf.TensorSpec((None, 2)), tf.TensorSpec((None, 1))),

@@ -11,6 +11,8 @@ from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
 from lr_tb.event_writer import EventWriter
 
+pytestmark = pytest.mark.backends
+
 
 def test_points_read_back_exactly(tmp_path):
     writer = EventWriter(str(tmp_path / "train"))

@@ -5,10 +5,19 @@ import os
 import keras
 import numpy as np
 import pytest
-from conftest import BiasProbe, assert_applied, bias_model, read_scalars, zeros_data
+from conftest import (
+    EXECUTION_SIZES,
+    BiasProbe,
+    assert_applied,
+    bias_model,
+    read_scalars,
+    zeros_data,
+)
 
 import lr_tb
 from lr_tb.schedules import evaluate
+
+pytestmark = pytest.mark.backends
 
 SPE, EPOCHS = 5, 3
 
@@ -20,7 +29,7 @@ def fit(model, cb, epochs=EPOCHS, **kw):
     return probe
 
 
-@pytest.mark.parametrize("spe", [1, 3])
+@pytest.mark.parametrize("spe", EXECUTION_SIZES)
 def test_keras_schedule_in_optimizer(spe, tmp_path):
     schedule = keras.optimizers.schedules.CosineDecay(
         0.1, decay_steps=10, warmup_target=0.2, warmup_steps=3

@@ -11,6 +11,8 @@ from conftest import BiasProbe, assert_applied, bias_model, read_scalars, zeros_
 
 import lr_tb
 
+pytestmark = pytest.mark.backends
+
 SPE = 5
 
 

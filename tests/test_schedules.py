@@ -18,6 +18,8 @@ from lr_tb.schedules import (
     evaluate,
 )
 
+pytestmark = pytest.mark.backends
+
 F32 = 2.0**-23  # float32 relative precision: the schedules compute in float32
 
 

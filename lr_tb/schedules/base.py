@@ -27,7 +27,9 @@ class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step: Any) -> Any:
         dtype = keras.config.floatx()
-        return self._rate(ops.cast(step, dtype), dtype)
+        # The final cast keeps floatx where a backend's op widens or narrows (Keras' torch
+        # `maximum` of two float64 tensors returns float32); it is a no-op otherwise.
+        return ops.cast(self._rate(ops.cast(step, dtype), dtype), dtype)
 
     def _rate(self, step: Any, dtype: str) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
