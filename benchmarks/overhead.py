@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import lr_tb  # noqa: E402
+from lr_tb.article import article_cnn  # noqa: E402
 
 BASE, WARMUP = 1e-3, 50
 
@@ -82,23 +83,7 @@ def mlp():
     )
 
 
-def article_cnn():
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            keras.layers.Conv2D(32, 5, padding="same", activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Conv2D(64, 5, padding="same", activation="relu"),
-            keras.layers.MaxPooling2D(),
-            keras.layers.Flatten(),
-            keras.layers.Dense(1024, activation="relu"),
-            keras.layers.Dense(256, activation="relu"),
-            keras.layers.Dense(10),
-        ]
-    )
-
-
-def run(name, build, x, y, batch, epochs, rounds, log_root):
+def run(name, build, x, y, batch, epochs, rounds, log_root, from_logits=True):
     steps_per_epoch = len(x) // batch
     total = steps_per_epoch * epochs
     variants = ["constant", "keras_cosine", "article", "lr_tb"]
@@ -115,7 +100,7 @@ def run(name, build, x, y, batch, epochs, rounds, log_root):
                 )
             model.compile(
                 keras.optimizers.Adam(lr),
-                keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
             )
             log_dir = os.path.join(log_root, f"{name}-{variant}-{r}")
             callbacks = {
@@ -160,7 +145,9 @@ def main():
             x = rng.random((31 * 40, 28, 28, 1)).astype("float32")
             y = rng.integers(0, 10, size=len(x))
             # 4 rounds: every variant takes every position in the rotation once
-            run("article CNN", article_cnn, x, y, 31, 3, args.rounds or 4, root)
+            run(
+                "article CNN", article_cnn, x, y, 31, 3, args.rounds or 4, root, from_logits=False
+            )  # lr_tb.article's CNN ends in a softmax
 
 
 if __name__ == "__main__":
