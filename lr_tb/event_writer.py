@@ -68,6 +68,27 @@ def _varint_lengths(steps: np.ndarray) -> np.ndarray:
     return lengths
 
 
+def _varint(n: int) -> bytes:
+    """Protobuf's base-128 varint of a non-negative integer: 7 bits a byte, low bits first."""
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _summary_field(tag: bytes) -> bytes:
+    """Event field 5, `Summary{value: [Value{tag, simple_value}]}`, up to the float's 4 bytes.
+
+    Every length is a varint, so a tag of any length encodes (proto3 leaves out an empty tag).
+    """
+    value = (b"\x0a" + _varint(len(tag)) + tag if tag else b"") + b"\x15"  # tag, float key
+    value_len = len(value) + 4  # + the float's 4 bytes
+    summary_len = 1 + len(_varint(value_len)) + value_len
+    return b"\x2a" + _varint(summary_len) + b"\x0a" + _varint(value_len) + value
+
+
 def encode_scalar_events(
     tag: str, steps: np.ndarray, values: np.ndarray, wall_times: np.ndarray
 ) -> bytes:
@@ -75,17 +96,9 @@ def encode_scalar_events(
     byte for byte what protobuf serializes, built with NumPy a column at a time.
 
     Steps must be >= 0 and wall times non-zero; records are grouped in runs of equal
-    step-varint length (a handful of runs for ascending steps).
+    step-varint length (a handful of runs for ascending steps). The tag may be any length.
     """
-    tag_bytes = tag.encode("utf-8")
-    value_len = 2 + len(tag_bytes) + 5  # tag field + simple_value field
-    summary_len = 2 + value_len
-    if value_len > 127:
-        raise ValueError(f"`tag` must be at most 120 bytes. Received: tag={tag!r}")
-    tail = np.frombuffer(
-        bytes([0x2A, summary_len, 0x0A, value_len, 0x0A, len(tag_bytes)]) + tag_bytes + b"\x15",
-        dtype=np.uint8,
-    )
+    tail = np.frombuffer(_summary_field(tag.encode("utf-8")), dtype=np.uint8)
     lengths = _varint_lengths(steps)
     bounds = [0, *(np.flatnonzero(np.diff(lengths)) + 1).tolist(), len(steps)]
     chunks = []

@@ -9,7 +9,7 @@ from conftest import read_scalars
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
-from lr_tb.event_writer import EventWriter
+from lr_tb.event_writer import EventWriter, encode_scalar_events
 
 pytestmark = pytest.mark.backends
 
@@ -102,3 +102,82 @@ def test_negative_steps_are_refused(tmp_path):
     with pytest.raises(ValueError, match="steps"):
         writer.write("learning_rate", [-1], [0.1])
     writer.close()
+
+
+def _protobuf_records(tag, steps, values, walls):
+    """What protobuf serializes for each point, framed by TensorBoard's own RecordWriter."""
+    import io
+
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    out = io.BytesIO()
+    records = RecordWriter(out)
+    for step, value, wall in zip(steps.tolist(), values.tolist(), walls.tolist(), strict=True):
+        summary = summary_pb2.Summary(
+            value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)]
+        )
+        event = event_pb2.Event(wall_time=wall, step=step, summary=summary)
+        records.write(event.SerializeToString())
+    return out.getvalue()
+
+
+SPECIAL_VALUES = np.float32(
+    [0.0, -0.0, -1.5, np.inf, -np.inf, np.nan, 1e-45, -3e-39, 1.1754942e-38, 3.4028235e38]
+)
+
+
+def _tags_of_every_length(max_bytes=300):
+    """A tag of every UTF-8 byte length 1..max_bytes in ASCII, and in 2-, 3- and 4-byte
+    characters (padded with ASCII to the exact length)."""
+    tags = []
+    for char, pad in (("a", ""), ("é", "e"), ("学", "x"), ("🙂", "s")):
+        width = len(char.encode("utf-8"))
+        for n in range(width, max_bytes + 1):
+            tags.append(char * (n // width) + pad * (n % width))
+    return tags
+
+
+def test_every_tag_length_is_byte_for_byte_protobuf():
+    # 119- and 120-byte tags used to give a single-byte length of 128: a corrupt record
+    rng = np.random.default_rng(1)
+    tags = _tags_of_every_length()
+    assert {len(t.encode("utf-8")) for t in tags} == set(range(1, 301))
+    assert len(set(tags)) == len(tags) == 300 + 299 + 298 + 297
+    for tag in tags:
+        steps = np.concatenate(
+            [[0], rng.integers(1, 200, 2), rng.integers(0, 2**40, 3), [2**40]]
+        ).astype(np.int64)
+        rng.shuffle(steps)
+        values = np.concatenate([rng.choice(SPECIAL_VALUES, 3), rng.standard_normal(4)])
+        values = values.astype(np.float32)
+        walls = rng.uniform(1.0, 2e9, steps.size)
+        encoded = encode_scalar_events(tag, steps, values, walls)
+        assert encoded == _protobuf_records(tag, steps, values, walls), tag
+
+
+def test_every_tag_length_reads_back_in_tensorboard(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = _tags_of_every_length()
+    steps = np.array([0, 5, 127, 128, 2**40], dtype=np.int64)
+    writer = EventWriter(str(tmp_path))
+    for i, tag in enumerate(tags):
+        writer.write(tag, steps, SPECIAL_VALUES[i % 6 : i % 6 + 5], wall_times=[1.0 + i] * 5)
+    writer.close()
+    acc = EventAccumulator(str(tmp_path), size_guidance={"scalars": 0})
+    acc.Reload()
+    assert sorted(acc.Tags()["scalars"]) == sorted(tags)
+    for i, tag in enumerate(tags):
+        events = acc.Scalars(tag)
+        assert [e.step for e in events] == steps.tolist()
+        assert [e.wall_time for e in events] == [1.0 + i] * 5
+        read = np.float32([e.value for e in events])
+        np.testing.assert_array_equal(read, SPECIAL_VALUES[i % 6 : i % 6 + 5])
+
+
+def test_empty_tag_is_byte_for_byte_protobuf():
+    steps, values, walls = np.int64([0, 3]), np.float32([0.5, 1.0]), np.float64([1.0, 2.0])
+    assert encode_scalar_events("", steps, values, walls) == _protobuf_records(
+        "", steps, values, walls
+    )
