@@ -16,6 +16,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from lr_tb import _fs
+
 
 def _fail(exc: type[Exception], name: str, rule: str, value: Any) -> Exception:
     return exc(f"Argument `{name}` must be {rule}. Received: {name}={value!r}")
@@ -116,7 +118,8 @@ def check_fractions(name: str, value: Any) -> list[float]:
 
 
 def check_log_dir(value: Any) -> str | None:
-    """None, or a path (str or os.PathLike) that is not an existing file and is writable."""
+    """None, a URL (`gs://bucket/run`: taken as is, nothing is probed), or a local path (str
+    or os.PathLike) that is not an existing file and is writable."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
@@ -126,6 +129,8 @@ def check_log_dir(value: Any) -> str | None:
         raise _fail(TypeError, "log_dir", "a string path or None", value)
     if not path:
         raise _fail(ValueError, "log_dir", "a non-empty path", value)
+    if _fs.is_remote(path):
+        return path
     if os.path.exists(path) and not os.path.isdir(path):
         raise _fail(ValueError, "log_dir", "a directory, not an existing file", value)
     # The nearest existing ancestor must be writable, or the run directory can't be made.

@@ -3,6 +3,8 @@
 lr_tb computes a whole stretch of learning rates at once (they are a pure function of the
 step), so it writes them as one batch of records with the `tensorboard` package's protos and
 record framing. TensorFlow is not needed, so this works on the JAX and torch backends too.
+A run directory may be a URL (`gs://bucket/run/train`): files then go through TensorBoard's
+gfile layer (`lr_tb._fs`), TensorFlow's when it is importable.
 
 Every lr_tb writer owns its own file, named like TensorFlow's
 (`events.out.tfevents.<time>.<host>.<pid>.<n>.lr_tb`), in the run directory it is given;
@@ -24,6 +26,8 @@ from collections.abc import Iterable
 import numpy as np
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
+
+from lr_tb import _fs
 
 _FILE_COUNTER = itertools.count()
 
@@ -141,8 +145,14 @@ class EventWriter:
     expects first. `write` encodes points; `flush` hands them to the operating system, so
     they survive the process being killed; `close` also syncs the file to disk.
 
+    `run_dir` may also be a URL (`gs://`, `s3://`, `hdfs://`, `ram://`, ...), written through
+    TensorBoard's gfile layer (`lr_tb._fs`): `tf.io.gfile` when TensorFlow is importable,
+    else TensorBoard's stub. On an object store such as gs:// or s3:// the file may be
+    visible only once closed: `flush` does not promise that a reader (TensorBoard) sees the
+    points before `close`.
+
     Args:
-        run_dir: the run directory, e.g. `<log_dir>/train`.
+        run_dir: the run directory, e.g. `<log_dir>/train`; a local path or a URL.
         filename_suffix: appended to the file name, to tell lr_tb's files apart.
 
     Example:
@@ -152,14 +162,15 @@ class EventWriter:
     """
 
     def __init__(self, run_dir: str, filename_suffix: str = ".lr_tb") -> None:
-        os.makedirs(run_dir, exist_ok=True)
+        _fs.makedirs(run_dir)
         name = (
             f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."
             f"{os.getpid()}.{next(_FILE_COUNTER):06d}{filename_suffix}"
         )
         self.run_dir = run_dir
-        self.path = os.path.join(run_dir, name)
-        self._file = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+        self.path = _fs.join(run_dir, name)
+        self._file = _fs.open_writer(self.path)
+        self._closed = False
         version = event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2")
         version.source_metadata.writer = "lr_tb"
         self._file.write(_record(version.SerializeToString()))
@@ -168,7 +179,7 @@ class EventWriter:
 
     @property
     def closed(self) -> bool:
-        return self._file.closed
+        return self._closed
 
     def write(
         self,
@@ -204,17 +215,22 @@ class EventWriter:
         self._file.write(_record(event.SerializeToString()))
 
     def flush(self) -> None:
-        """Hand everything written so far to the operating system."""
-        if not self._file.closed:
+        """Hand everything written so far to the operating system (to the file system's
+        client for a URL: an object store may show the bytes only after `close`)."""
+        if not self._closed:
             self._file.flush()
 
     def close(self) -> None:
-        """Flush, sync to disk and close; closing twice is harmless."""
-        if self._file.closed:
+        """Flush, sync to disk (a local file) and close; closing twice is harmless."""
+        if self._closed:
             return
-        self._file.flush()
+        self._closed = True
         try:
-            os.fsync(self._file.fileno())
-        except OSError:  # pragma: no cover - e.g. a file system without fsync
-            pass
-        self._file.close()
+            self._file.flush()
+            if not _fs.is_remote(self.path):
+                try:
+                    os.fsync(self._file.fileno())
+                except OSError:  # pragma: no cover - e.g. a file system without fsync
+                    pass
+        finally:
+            self._file.close()
