@@ -20,7 +20,7 @@ def warmup_cosine(step, base, total, warmup_lr=0.0, warmup=0, hold=0, floor=0.0)
 
 
 def cycles_from_restarts(restarts, total):
-    starts = [0] + [math.floor(r * total + 0.5) for r in restarts]
+    starts = [0] + [int(r * total) for r in restarts]  # the article: truncated, in float64
     return list(zip(starts, starts[1:] + [total], strict=True))
 
 

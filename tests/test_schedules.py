@@ -158,6 +158,49 @@ def test_restarts_article_form_cycles_and_boundaries():
     close(evaluate(s, steps), [r(t) for t in steps], 1e-3)
 
 
+def test_restarts_are_placed_like_the_article_truncated():
+    # the article restarts at int(f * total): 3.85, 11.55, 23.1, 38.5 -> 3, 11, 23, 38
+    s = CosineRestarts(1.0, 77, restarts=ARTICLE, warmup_fraction=0.25, min_learning_rate=0.1)
+    assert s.cycle_starts() == [0.0, 3.0, 11.0, 23.0, 38.0]
+    assert ref.cycles_from_restarts(ARTICLE, 77) == [(0, 3), (3, 11), (11, 23), (23, 38), (38, 77)]
+    assert lr_tb.schedules.cosine_restarts.restart_steps(ARTICLE, 77) == [3, 11, 23, 38]
+    for restart in (3, 11, 23, 38):  # each restart steps back down to the warmup start
+        assert at(s, restart - 1) > at(s, restart) == pytest.approx(0.0, abs=1e-7)
+    cycles = ref.cycles_from_restarts(ARTICLE, 77)
+    steps = np.arange(0, 80)
+    expected = [
+        ref.cosine_restarts(t, 1.0, 77, cycles, warmup_fraction=0.25, floor=0.1) for t in steps
+    ]
+    close(evaluate(s, steps), expected, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("restarts", "total", "expected"),
+    [
+        ([0.07, 0.14], 100, [7, 14]),  # 7.000000000000001, 14.000000000000002
+        ([0.29], 100, [28]),  # 28.999999999999996: the article's float64 product, truncated
+        ([0.57, 0.58], 100, [56, 57]),  # 56.99999999999999, 57.99999999999999
+        ([0.5, 0.999], 1000, [500, 999]),
+    ],
+)
+def test_restart_steps_are_the_float64_product_truncated(restarts, total, expected):
+    assert [int(r * total) for r in restarts] == expected  # what the article's Python gives
+    assert lr_tb.schedules.cosine_restarts.restart_steps(restarts, total) == expected
+    s = CosineRestarts(1.0, total, restarts=restarts)
+    assert s.cycle_starts() == [0.0, *map(float, expected)]
+
+
+def test_restarts_a_cycle_truncated_to_nothing_is_refused():
+    # 0.19 * 10 = 1.9 and 0.2 * 10 = 2.0 truncate to 1 and 2: fine; 0.05 * 10 = 0.5 -> 0 is not
+    CosineRestarts(1.0, 10, restarts=[0.19, 0.2])
+    with pytest.raises(
+        ValueError, match=r"restart steps int\(fraction \* total_steps\) are \[0, 1\]"
+    ):
+        CosineRestarts(1.0, 10, restarts=[0.05, 0.15])
+    with pytest.raises(ValueError, match=r"are \[1, 1\] for total_steps=10"):
+        CosineRestarts(1.0, 10, restarts=[0.15, 0.19])
+
+
 def test_restarts_sgdr_form_matches_reference_with_warmup_and_floor():
     s = CosineRestarts(
         1e-3,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,8 +21,14 @@ MAX_CYCLES = 10_000
 
 
 def restart_steps(restarts: Sequence[float], total_steps: int) -> list[int]:
-    """The steps the article-form cycles restart at: `round(fraction * total_steps)`."""
-    return [int(math.floor(r * total_steps + 0.5)) for r in restarts]
+    """The steps the article-form cycles restart at: `int(fraction * total_steps)`.
+
+    Exactly the article's Python: the product in float64, truncated. So 77 steps with
+    `[0.05, 0.15, 0.30, 0.50]` restart at `[3, 11, 23, 38]`, and the float64 product counts
+    as it is: `0.29 * 100 == 28.999999999999996` restarts at 28, `0.15 * 100 ==
+    15.000000000000002` at 15.
+    """
+    return [int(float(r) * total_steps) for r in restarts]
 
 
 def check_cosine_restarts_args(
@@ -79,7 +84,7 @@ def check_cosine_restarts_args(
         if any(b >= a for a, b in zip(bounds[1:], bounds[:-1], strict=True)):
             raise ValueError(
                 "Argument `restarts` must give every cycle at least one step: the restart "
-                f"steps round(fraction * total_steps) are {steps} for total_steps={total}. "
+                f"steps int(fraction * total_steps) are {steps} for total_steps={total}. "
                 f"Received: restarts={restarts!r}"
             )
     if total is not None and first is not None:
@@ -106,7 +111,9 @@ class CosineRestarts(StepSchedule):
 
     * the article's `restarts`: restart points as fractions of `total_steps`, strictly
       increasing inside (0, 1). `[0.05, 0.15, 0.30, 0.50]` makes five cycles of 5 %, 10 %,
-      15 %, 20 % and 50 % of the run; cycle `i` starts at `round(restarts[i-1] * total_steps)`.
+      15 %, 20 % and 50 % of the run; cycle `i` starts at `int(restarts[i-1] * total_steps)`,
+      truncated like the article's code (the product in float64: 77 steps restart at 3, 11,
+      23 and 38).
     * SGDR's `first_cycle_steps` (Loshchilov & Hutter, 2017): cycle `i` is
       `first_cycle_steps * t_mul ** i` steps long and starts at
       `first_cycle_steps * (t_mul ** i - 1) / (t_mul - 1)` (at `i * first_cycle_steps` when
