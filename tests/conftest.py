@@ -85,3 +85,17 @@ def assert_applied(probe, rates, first_step=0, bias0=0.0):
     for step, minus_bias in probe.points:
         expected = cumulative[step - first_step] - bias0
         assert minus_bias == pytest.approx(expected, rel=1e-5, abs=1e-7), step
+
+
+def assert_applied_exactly(probe, rates, first_step=0, bias0=0.0):
+    """Bit for bit: under plain SGD with a gradient of exactly 1, each update subtracts its
+    float32 rate from the float32 bias (IEEE, so replayable on the host); every recorded
+    -bias must equal that replay of `rates`."""
+    assert probe.points, "the probe saw no step"
+    bias = np.float32(bias0)
+    replay = [-bias]
+    for rate in np.asarray(rates, dtype=np.float32):
+        bias = np.float32(bias - rate)
+        replay.append(-bias)
+    for step, minus_bias in probe.points:
+        assert np.float32(minus_bias) == replay[step - first_step], (step, minus_bias)

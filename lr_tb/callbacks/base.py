@@ -1,26 +1,31 @@
-"""The part every lr_tb callback shares: the step axis, the `learning_rates` history and the
-TensorBoard writing. Subclasses say which rate each step used (`_rates`) and, if they set the
-rate, how (`_begin` / `_end`).
+"""What every lr_tb callback shares: the step axis of a fit, and logging what each optimizer
+update really used.
 
-Step axis: the 0-based optimizer step. A `fit` starts at the optimizer's `iterations`, or at
-`initial_epoch * steps_per_epoch` when that is larger (a continued run whose optimizer was
-rebuilt, as keras-tuner's Hyperband does); the difference is the `offset` added to
-`iterations` for the whole fit.
+**The rate each update used** is recorded inside the compiled train step, by the optimizer's
+rate slot (`lr_tb._keras_private.RateSlot`), and read back in bulk at flush points (epoch end,
+every `flush_secs`, every 2,048 steps, train end, and when a train step raises): what
+TensorBoard shows is what the optimizer applied, bit for bit, whatever set the rate (an lr_tb
+scheduler, a schedule held by the optimizer, another callback). Nothing runs per step in
+Python.
 
-Writing: nothing runs per step in Python. At each flush point (epoch end, every
-`flush_secs` seconds inside an epoch, train end, and when a train step raises) the callback
-reads the optimizer's step counter once, computes the rates of all steps since the last
-flush point in one vectorized call, appends them to `learning_rates` and writes them to
-`<log_dir>/train` as scalar `learning_rate`, one point per step.
+**The step axis** is the 0-based optimizer update (the public `iterations`; with gradient
+accumulation, one step per update). A fit starts at the optimizer's step counter, read when
+its first epoch begins (after every callback's `on_train_begin`, so a
+`keras.callbacks.BackupAndRestore` restore is seen whatever the callback order). Only an
+optimizer that has never stepped and a fit that starts at `initial_epoch > 0` (keras-tuner's
+Hyperband rebuilds the optimizer of a continued trial) is placed at
+`initial_epoch * steps_per_epoch`.
+
+Subclasses that set the rate say so (`_changes_rate`), and may fill gaps from a pure
+function of the step (`_rates_at`).
 """
 
 from __future__ import annotations
 
 import atexit
 import copy
-import json
-import os
 import time
+import warnings
 import weakref
 from typing import Any
 
@@ -28,19 +33,14 @@ import keras
 import numpy as np
 from keras.src.utils import io_utils
 
+from lr_tb import _fs, _trial
+from lr_tb import _keras_private as P
 from lr_tb import _validation as v
-from lr_tb.callbacks import _optimizer
-from lr_tb.event_writer import EventWriter
+from lr_tb.callbacks._run_log import PROGRESS_FILE, TAG, RunLog
 
-TAG = "learning_rate"
-# Next to the event files: the step after the last one flushed to this run. A resumed fit
-# that starts further on (BackupAndRestore restored a step the crashed run had not flushed)
-# fills the gap from the schedule, which is a pure function of the step.
-PROGRESS_FILE = "lr_tb_progress.json"
+__all__ = ["PROGRESS_FILE", "TAG", "LearningRateCallback"]
 
-# Callbacks in the middle of a fit. If something outside the train step raises (another
-# callback, say), Keras calls no hook of ours: what is pending is written at the next fit's
-# train begin, or here at interpreter exit.
+# Callbacks in the middle of a fit: finished at interpreter exit if nothing else did.
 _ACTIVE: weakref.WeakSet = weakref.WeakSet()
 
 
@@ -54,17 +54,26 @@ def _finish_active() -> None:
 
 
 # Attributes that belong to one `fit` (a model, open files): not copied by `copy.deepcopy`.
-_RUNTIME_ATTRS = frozenset({"_model", "params", "_optimizer", "_writer"})
+_RUNTIME_ATTRS = frozenset({"_model", "params", "_optimizer", "_log", "_slot", "_hook"})
+
+# Keras' own callbacks that set the optimizer's rate.
+_KERAS_RATE_CALLBACKS = (
+    keras.callbacks.LearningRateScheduler,
+    keras.callbacks.ReduceLROnPlateau,
+)
 
 
 class LearningRateCallback(keras.callbacks.Callback):
     """Base class: tracks the step axis, keeps `learning_rates` and writes them to TensorBoard.
 
     Attributes:
-        learning_rates: the rate of every optimizer step of the last `fit`, in step order
-            (Python floats, the float32 values the optimizer used).
+        learning_rates: the rate every optimizer update of the last `fit` used, in step order
+            (Python floats of the float32 values the optimizer applied).
         steps: the step (x in TensorBoard) of each entry of `learning_rates`.
     """
+
+    # Whether this callback sets the optimizer's rate (one such callback per optimizer).
+    _changes_rate = False
 
     def __init__(
         self, log_dir: str | None = None, verbose: int = 0, flush_secs: float | None = 30.0
@@ -76,72 +85,107 @@ class LearningRateCallback(keras.callbacks.Callback):
         self.learning_rates: list[float] = []
         self.steps: list[int] = []
         self._optimizer: Any = None
-        self._writer: EventWriter | None = None
+        self._log: RunLog | None = None
+        self._slot: Any = None
+        self._hook: Any = None
         self._active = False
+        self._fit_log_dir: str | None = None
 
     # -- what subclasses provide --------------------------------------------------------
     def _begin(self) -> None:
-        """Check and prepare before the first step (raise here, nothing is written yet)."""
+        """Check and prepare before the first step (raise here: nothing is written yet)."""
 
-    def _rates(self, steps: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        """The rates the optimizer used at these (absolute) steps."""
-        raise NotImplementedError
+    def _start(self, start: int, first_epoch: int) -> None:
+        """The fit's first step is known (absolute `start`, at epoch `first_epoch`)."""
+
+    def _rates_at(self, steps: np.ndarray) -> np.ndarray | None:
+        """The rates of these steps as a pure function of the step, or None."""
+        return None
 
     def _end(self) -> None:
-        """Undo what `_begin` changed; called once per fit, also after a crash."""
+        """Undo what `_begin`/`_start` changed; called once per fit, also after a crash."""
 
-    def _keep_step(self, steps: np.ndarray) -> np.ndarray:
-        """Which of these steps to log (all, unless a subclass thins them out)."""
-        return np.ones(steps.shape, dtype=bool)
+    def _keep_step(self, steps: np.ndarray) -> np.ndarray | None:
+        """Which of these steps to log (None: all)."""
+        return None
 
     @property
     def run_dir(self) -> str | None:
-        """The TensorBoard run this callback writes to: `<log_dir>/train`."""
-        return None if self.log_dir is None else os.path.join(self.log_dir, "train")
+        """The TensorBoard run this callback writes to: `<log_dir>/train` (in a keras-tuner
+        search, the trial execution's run)."""
+        log_dir = self._fit_log_dir or self.log_dir
+        return None if log_dir is None else _fs.join(log_dir, "train")
 
     # -- keras hooks ---------------------------------------------------------------------
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self._finish()  # a previous fit that raised past us: close what it left open
-        self._optimizer = _optimizer.checked_optimizer(self.model, type(self).__name__)
+        self._finish()  # an earlier fit of this callback that raised past us
+        self._hook = P.hook_model(self.model)
+        for other in list(self._hook.active):  # left over from an interrupted earlier fit
+            if other.params is not self.params:
+                other._finish()
+        self._optimizer = P.checked_optimizer(self.model, type(self).__name__)
+        siblings = P.sibling_callbacks(self)
+        self._siblings = siblings or []
+        self._fit_log_dir = _trial.trial_log_dir(self)
+        self._check_company(siblings)
         self.learning_rates = []
         self.steps = []
-        self._steps_per_epoch = (self.params or {}).get("steps")
+        self._steps_per_epoch = self._updates_per_epoch()
         self._epochs = (self.params or {}).get("epochs")
-        self._iterations_at_begin = _optimizer.read_iterations(self.model, self._optimizer)
-        self._offset = 0
-        self._next_step: int | None = None
+        self._steps_per_call = int(getattr(self.model, "steps_per_execution", 1) or 1)
         self._begin()
+        self._slot = P.ensure_slot(self.model, self._optimizer)
+        if self._steps_per_call > self._slot.size // 2:
+            raise ValueError(
+                f"{type(self).__name__} supports steps_per_execution <= {self._slot.size // 2}."
+                f" Received: steps_per_execution={self._steps_per_call}"
+            )
+        self._log = RunLog(self.run_dir)
+        self._offset = 0
+        self._raw_start: int | None = None
         self._active = True
+        self._hook.active.append(self)
         _ACTIVE.add(self)
-        _optimizer.guard_train_function(self.model, self._on_crash, rebuild=self._changes_rate)
-        if self.run_dir is not None:
-            self._writer = EventWriter(self.run_dir)
         self._last_flush = time.monotonic()
-        self._last_wall_time = time.time()
+        self._calls = 0
+        self._epoch_first_index = 0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        if self._next_step is None:  # first epoch of this fit: fix the step axis
-            start = self._iterations_at_begin
-            if self._steps_per_epoch:
-                start = max(start, epoch * self._steps_per_epoch)
-            self._offset = start - self._iterations_at_begin
-            self._next_step = start
-            self._fill_gap_before(start)
+        if self._raw_start is None:  # first epoch of this fit: fix the step axis
+            raw = P.read_iterations(self.model, self._optimizer)
+            start = raw
+            if raw == 0 and self._steps_per_epoch and epoch > 0:
+                start = epoch * self._steps_per_epoch  # a rebuilt optimizer continuing a run
+            self._raw_start = raw
+            self._offset = start - raw
+            self._log.start_at(start)
+            self._start(start, epoch)
+            if self._log.run_dir is not None and self._rates_at(np.zeros(0, np.int64)) is not None:
+                self._log.open()
+                self._log.fill_gap_before(start, self._rates_at)
         self._epoch_first_index = len(self.learning_rates)
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         # A batch *begin* hook: overriding on_train_batch_end would turn off Keras' async
-        # dispatch of batch-end callbacks on the JAX and torch backends.
-        if self.flush_secs is not None and time.monotonic() - self._last_flush >= self.flush_secs:
+        # dispatch of batch-end callbacks on the JAX and torch backends. Only a counter runs
+        # per call; the device is read at flush points.
+        self._calls += 1
+        if self._calls * self._steps_per_call >= self._slot.size // 2:
+            self._calls = 0
+            self._record()
+            self._flush()
+            self._window_moved()
+        elif self.flush_secs is not None and time.monotonic() - self._last_flush >= self.flush_secs:
             self._record()
             self._flush()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._record()
         self._flush()
-        if self.learning_rates:
+        last = self._last_logged_rate
+        if last is not None:
             if logs is not None:
-                logs[TAG] = self.learning_rates[-1]
+                logs[TAG] = last
             if self.verbose > 0:
                 self._print_epoch(epoch)
 
@@ -149,66 +193,121 @@ class LearningRateCallback(keras.callbacks.Callback):
         self._finish()
 
     # -- internals -----------------------------------------------------------------------
-    _changes_rate = False  # True for callbacks that set the optimizer's rate
+    def _updates_per_epoch(self) -> int | None:
+        steps = (self.params or {}).get("steps")
+        if not steps:
+            return None
+        k = P.accumulation_steps(P.unwrap(self.model.optimizer))
+        return max(1, int(steps) // k)
+
+    def _window_moved(self) -> None:
+        """Called every `size // 2` steps: schedulers refill the rate table here."""
+
+    def _check_company(self, siblings: list | None) -> None:
+        """Refuse, before any step, company that would make the curve wrong or doubled."""
+        name = type(self).__name__
+        if self._changes_rate and siblings:
+            for other in siblings:
+                if isinstance(other, _KERAS_RATE_CALLBACKS):
+                    raise TypeError(
+                        f"{name} sets the learning rate of every step, and "
+                        f"keras.callbacks.{type(other).__name__} in the same fit sets it too: "
+                        "its changes would be overwritten at the next step. Use one of them; "
+                        "to decay a schedule on a plateau, use lr_tb.ReduceLROnPlateau alone "
+                        "or lr_tb.LearningRateLogger to log what Keras' callback applies. "
+                        f"Received: callbacks=[..., {type(other).__name__}, {name}, ...]"
+                    )
+        for other in self._hook.active:
+            if other is self or other.params is not self.params:
+                continue
+            same_optimizer = other._optimizer is P.unwrap(self.model.optimizer)
+            if self._changes_rate and other._changes_rate and same_optimizer:
+                raise TypeError(
+                    f"{name}: another lr_tb callback ({type(other).__name__}) already sets this "
+                    "optimizer's learning rate in this fit; use one scheduler per optimizer."
+                )
+
+    def _sharing_run_with(self) -> LearningRateCallback | None:
+        """An lr_tb callback of this fit that writes to the same run (or None)."""
+        for other in self._hook.active:
+            if (
+                other is not self
+                and other.params is self.params
+                and other._active
+                and other.run_dir is not None
+                and other.run_dir == self.run_dir
+            ):
+                return other
+        return None
 
     def _position(self) -> int:
-        """The step the next train step will use (absolute)."""
-        return _optimizer.read_iterations(self.model, self._optimizer) + self._offset
+        """The absolute step the next update will be."""
+        return P.read_iterations(self.model, self._optimizer) + self._offset
+
+    @property
+    def _last_logged_rate(self) -> float | None:
+        return getattr(self, "_last_rate", None)
 
     def _record(self) -> None:
-        """Compute, keep and write the rates of every step since the last flush point."""
-        if not self._active or self._next_step is None:
+        """Read the rates the updates since the last flush point used, keep and write them."""
+        if not self._active or self._raw_start is None:
             return
-        end = self._position()
-        if end <= self._next_step:
+        slot = self._slot
+        raw_iterations, record = P.read(
+            self.model, self._optimizer, [self._optimizer._iterations, slot.record]
+        )
+        end = int(raw_iterations) // P.accumulation_steps(self._optimizer) + self._offset
+        begin = self._log.next_step
+        if end <= begin:
             return
-        steps = np.arange(self._next_step, end, dtype=np.int64)
-        rates = np.asarray(self._rates(steps), dtype=np.float32)
-        keep = self._keep_step(steps)
-        steps, rates = steps[keep], rates[keep]
-        self.steps.extend(steps.tolist())
-        self.learning_rates.extend(rates.tolist())
-        if self._writer is not None and steps.size:
-            now = time.time()
-            # Steps ran evenly between the last flush point and now, as far as we know.
-            walls = np.linspace(self._last_wall_time, now, steps.size + 1)[1:]
-            self._writer.write(TAG, steps, rates, walls)
-            self._last_wall_time = now
-        self._next_step = end
+        steps = np.arange(begin, end, dtype=np.int64)
+        rates = record[(steps - self._offset) % slot.size].astype(np.float32)
+        lost = steps.size - slot.size
+        if lost > 0:  # more steps than the record holds: never happens with the flush rule
+            exact = self._rates_at(steps[:lost])
+            if exact is None:
+                warnings.warn(
+                    f"{type(self).__name__}: the rates of steps {begin}..{begin + lost - 1} "
+                    "were not recorded and are not written.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                steps, rates = steps[lost:], rates[lost:]
+            else:
+                rates[:lost] = exact
+        self._last_rate = float(rates[-1])
+        if self._log.run_dir is not None and self._log._writer is None:
+            other = self._sharing_run_with()
+            if other is not None and self._defers_to(other):
+                self._log.run_dir = None  # the other callback writes the same curve
+            else:
+                self._log.open()
+        self._log.add(steps, rates, self._keep_step(steps))
+        self.steps, self.learning_rates = self._log.steps, self._log.rates
+
+    def _defers_to(self, other: LearningRateCallback) -> bool:
+        """Two lr_tb callbacks of one fit write the same run: only one of them writes."""
+        return False
+
+    def _last_applied(self) -> float | None:
+        """The rate of the last update that ran in this fit (for reads outside a step)."""
+        if not self._active or self._raw_start is None:
+            return None
+        raw_iterations, record = P.read(
+            self.model, self._optimizer, [self._optimizer._iterations, self._slot.record]
+        )
+        last = int(raw_iterations) // P.accumulation_steps(self._optimizer) - 1
+        if last < self._raw_start:
+            return None
+        return float(record[last % self._slot.size])
 
     def _flush(self) -> None:
-        if self._writer is not None:
-            self._writer.flush()
-            self._write_progress()
+        if self._log is not None:
+            self._log.flush()
         self._last_flush = time.monotonic()
 
-    # A callback whose rate is a pure function of the step can fill a gap exactly.
-    _fills_gaps = False
-
-    def _write_progress(self) -> None:
-        if self._next_step is None or self.run_dir is None:
-            return
-        path = os.path.join(self.run_dir, PROGRESS_FILE)
-        with open(path + ".tmp", "w") as f:
-            json.dump({"next_step": int(self._next_step)}, f)
-        os.replace(path + ".tmp", path)
-
-    def _fill_gap_before(self, start: int) -> None:
-        """Write the steps between the run's last flushed step and `start`, if any."""
-        if not self._fills_gaps or self._writer is None:
-            return
-        try:
-            with open(os.path.join(self.run_dir, PROGRESS_FILE)) as f:
-                flushed = int(json.load(f)["next_step"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return
-        if flushed < start:
-            steps = np.arange(flushed, start, dtype=np.int64)
-            self._writer.write(TAG, steps, self._rates(steps))
-            self._writer.flush()
-
     def _on_crash(self) -> None:
-        """A train step raised: keep what was computed, close files, restore the optimizer."""
+        """A train step raised: keep what was applied, close files, restore the optimizer."""
         self._finish()
 
     def _finish(self) -> None:
@@ -219,16 +318,13 @@ class LearningRateCallback(keras.callbacks.Callback):
         finally:
             self._active = False
             _ACTIVE.discard(self)
-            if self._writer is not None:
-                self._writer.close()
-                self._write_progress()
-                self._writer = None
+            if self._hook is not None and self in self._hook.active:
+                self._hook.active.remove(self)
             try:
-                self._end()
+                if self._log is not None:
+                    self._log.close()
             finally:
-                _optimizer.unguard_train_function(
-                    self.model, self._on_crash, drop=self._changes_rate
-                )
+                self._end()
 
     def _print_epoch(self, epoch: int) -> None:
         rates = self.learning_rates[self._epoch_first_index :]
@@ -252,7 +348,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         clone = cls.__new__(cls)
         memo[id(self)] = clone
         for key, value in self.__dict__.items():
-            if key in _RUNTIME_ATTRS:
+            if key in _RUNTIME_ATTRS or key == "_siblings":
                 clone.__dict__[key] = None
             elif key == "_active":
                 clone.__dict__[key] = False

@@ -7,11 +7,10 @@ import math
 import os
 import warnings
 
-import keras
 import numpy as np
-from keras import ops
 from keras.src.utils import io_utils
 
+from lr_tb import _keras_private as P
 from lr_tb import _validation as v
 from lr_tb.callbacks.base import LearningRateCallback
 
@@ -19,27 +18,21 @@ _MODES = ("auto", "min", "max")
 STATE_FILE = "lr_tb_plateau.json"
 
 
-def _compiled_metrics(model: keras.Model) -> list:
-    found = []
-    for metric in getattr(model, "metrics", []):
-        found.extend(getattr(metric, "metrics", [metric]))
-    return found
-
-
 class ReduceLROnPlateau(LearningRateCallback):
     """Multiplies the rate by `factor` when `monitor` stops improving; logs every step.
 
     The rule is Keras' `keras.callbacks.ReduceLROnPlateau`, checked at each epoch end:
     ```
-    improved = current < best - min_delta   (mode "min"; "max": current > best + min_delta)
+    improved = f32(current + min_delta) < f32(best)  # "max": f32(current - min_delta) > f32(best)
     if in cooldown: cooldown_counter -= 1; wait = 0
     if improved:    best = current; wait = 0
     elif not in cooldown:
         wait += 1
-        if wait >= patience and rate > min_lr:
+        if wait >= patience and rate > f32(min_lr):
             rate = max(rate * factor, min_lr); cooldown_counter = cooldown; wait = 0
     ```
-    The new rate applies from the first step of the next epoch. A NaN metric counts as no
+    `f32` is float32, as Keras compares. The new rate applies from the first step of the next
+    epoch. A NaN metric counts as no
     improvement and warns; the rate never becomes NaN. Every step's rate is written to
     `<log_dir>/train`, tag `learning_rate` (constant within an epoch).
 
@@ -127,10 +120,10 @@ class ReduceLROnPlateau(LearningRateCallback):
         if name == "loss" or name.endswith("_loss"):
             self._minimize = True
             return True
-        for metric in _compiled_metrics(self.model):
-            if metric.name == name and hasattr(metric, "_direction"):
-                self._minimize = metric._direction != "up"
-                return True
+        direction = P.direction_of(self.model, name)
+        if direction is not None:
+            self._minimize = direction != "up"
+            return True
         if not final:
             return False
         raise ValueError(
@@ -139,30 +132,29 @@ class ReduceLROnPlateau(LearningRateCallback):
         )
 
     def _improved(self, current: float) -> bool:
+        """Keras' comparison, in float32 as Keras' `ops.less`/`ops.greater` make it."""
+        if math.isinf(self.best):
+            return True
         if self._minimize:
-            return current < self.best - self.min_delta
-        return current > self.best + self.min_delta
+            return bool(np.float32(current + self.min_delta) < np.float32(self.best))
+        return bool(np.float32(current - self.min_delta) > np.float32(self.best))
+
+    _changes_rate = True
 
     def _begin(self) -> None:
-        variable = self._optimizer._learning_rate
-        if not isinstance(variable, keras.Variable):
+        if not P.holds_variable(self._optimizer):
             raise TypeError(
                 "ReduceLROnPlateau needs an optimizer compiled with a float `learning_rate`; "
                 "it cannot reduce a `LearningRateSchedule` or a callable. "
-                f"Received: learning_rate={variable!r}"
+                f"Received: learning_rate={P.held_rate(self._optimizer)!r}"
             )
         self._mode_known = self._resolve_mode(final=False)
         self._reset()
-        self._epoch_rate = float(ops.convert_to_numpy(variable))
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        if self._next_step is None:  # the first epoch of this fit
+        if self._raw_start is None:  # the first epoch of this fit
             self._restore_state(epoch)
         super().on_epoch_begin(epoch, logs)
-        self._epoch_rate = float(ops.convert_to_numpy(self._optimizer._learning_rate))
-
-    def _rates(self, steps: np.ndarray) -> np.ndarray:
-        return np.full(steps.shape, self._epoch_rate, dtype=np.float32)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         super().on_epoch_end(epoch, logs)  # logs this epoch's steps at the rate they used
@@ -237,13 +229,15 @@ class ReduceLROnPlateau(LearningRateCallback):
             return
         self.wait += 1
         if self.wait >= self.patience:
-            old = float(ops.convert_to_numpy(self._optimizer._learning_rate))
-            if old > self.min_lr:
+            (old,) = P.read(self.model, self._optimizer, [P.held_rate(self._optimizer)])
+            old = float(old)
+            if old > np.float32(self.min_lr):  # as Keras: a float32 floor is reached once
                 new = max(old * self.factor, self.min_lr)
-                self._optimizer._learning_rate.assign(new)
+                P.assign(self.model, P.held_rate(self._optimizer), new)
                 if self.verbose > 0:
                     io_utils.print_msg(
-                        f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}."
+                        f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                        f"{float(np.float32(new)):.6g}."
                     )
                 self.cooldown_counter = self.cooldown
                 self.wait = 0

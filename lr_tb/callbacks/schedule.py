@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
 
 import keras
 import numpy as np
-from keras import ops
 
-from lr_tb.callbacks import _optimizer
+from lr_tb import _keras_private as P
 from lr_tb.callbacks.base import LearningRateCallback
 from lr_tb.schedules.base import evaluate
 
@@ -16,14 +15,18 @@ from lr_tb.schedules.base import evaluate
 class ScheduleCallback(LearningRateCallback):
     """Applies any `LearningRateSchedule` during `fit` and writes every step's rate.
 
-    The rate of step `s` is `schedule(s)`, computed inside the compiled train step (no Python
-    call per batch), where `s` is the 0-based optimizer step: the optimizer's `iterations`,
-    shifted to `initial_epoch * steps_per_epoch` when that is larger. With `log_dir`, every
-    step's rate is written to TensorBoard run `<log_dir>/train`, tag `learning_rate` (see
-    `LearningRateCallback` for when). After `fit`, the optimizer is as before, its
+    The rate of step `s` is `schedule(s)`, where `s` is the 0-based optimizer update (see
+    `LearningRateCallback` for where a fit starts). The schedule is evaluated on the host, in
+    bulk (a window of 4,096 steps at a time), into a table the compiled train step reads, so
+    the same compiled step serves every fit and every schedule; what each update used is
+    recorded in the step and written to TensorBoard run `<log_dir>/train`, tag
+    `learning_rate`, bit for bit. After `fit`, the optimizer applies its own rate again, its
     `learning_rate` variable holding the rate of the last step.
 
     The optimizer must be compiled with a float `learning_rate` (the schedule replaces it).
+    Keras' own rate callbacks (`LearningRateScheduler`, `ReduceLROnPlateau`) in the same fit
+    are refused; anything else that sets the optimizer's rate during the fit is ignored, with
+    a warning at the next epoch boundary.
 
     Args:
         schedule: a `keras.optimizers.schedules.LearningRateSchedule`, lr_tb's or Keras' own.
@@ -31,11 +34,13 @@ class ScheduleCallback(LearningRateCallback):
             or None to keep `learning_rates` only.
         verbose: 0 silent; 1 prints the rates of each epoch where they change.
         flush_secs: also write and flush inside an epoch at most this many seconds apart
-            (None: only at epoch end). A killed process loses at most this much.
+            (None: only at epoch end and every 2,048 steps). A killed process loses at most
+            this much.
 
     Raises:
         TypeError: `schedule` is not a `LearningRateSchedule`, or another argument has the
-            wrong type; at train begin, the optimizer holds a schedule already.
+            wrong type; at train begin, the optimizer holds a schedule already, or another
+            callback of the fit sets the rate too.
         ValueError: an argument is out of range.
 
     Example:
@@ -45,7 +50,6 @@ class ScheduleCallback(LearningRateCallback):
     """
 
     _changes_rate = True
-    _fills_gaps = True  # the rate of any step is schedule(step)
 
     def __init__(
         self,
@@ -64,24 +68,99 @@ class ScheduleCallback(LearningRateCallback):
         super().__init__(log_dir=log_dir, verbose=verbose, flush_secs=flush_secs)
         self.schedule = schedule
 
+    # -- what the fit-length schedulers override ------------------------------------------
     def _make_schedule(self) -> keras.optimizers.schedules.LearningRateSchedule:
         """The schedule for this fit (subclasses build it from the fit's length)."""
         return self.schedule
 
+    def _origin(self, start: int, first_epoch: int) -> int:
+        """The absolute step the schedule's step 0 is at (0: the schedule is absolute)."""
+        return 0
+
+    # -- lifecycle -----------------------------------------------------------------------
     def _begin(self) -> None:
-        self.schedule = self._make_schedule()
+        held = P.held_rate(self._optimizer)
+        if not isinstance(held, keras.Variable):
+            raise TypeError(
+                f"{type(self).__name__} applies its own schedule, so the optimizer must be "
+                "compiled with a float `learning_rate`, not a `LearningRateSchedule` or a "
+                f"callable. Received: learning_rate={held!r}"
+            )
+        self.schedule = self._make_schedule()  # raises here when the fit is too short
+        self._origin_step = 0
+        self._table_start: int | None = None
 
-        def rate_fn(iterations: Any) -> Any:
-            # `self._offset` is fixed at the first epoch begin, before the step is traced.
-            if self._offset == 0:
-                return self.schedule(iterations)
-            return self.schedule(ops.add(ops.cast(iterations, "int32"), self._offset))
+    def _rates_at(self, steps: np.ndarray) -> np.ndarray:
+        return evaluate(self.schedule, steps - self._origin_step)
 
-        _optimizer.install(self._optimizer, self, rate_fn)
+    def _start(self, start: int, first_epoch: int) -> None:
+        self._origin_step = self._origin(start, first_epoch)
+        end = getattr(self.schedule, "total_steps", None)
+        if isinstance(end, int) and start - self._origin_step >= end:
+            warnings.warn(
+                f"{type(self).__name__}: this fit starts at step {start}, at or past the end of "
+                f"its schedule (total_steps={end}): every step gets the final rate "
+                f"{float(self._rates_at(np.array([start]))[0]):.6g}. Pass a larger "
+                "`total_steps`, or leave it out to span this fit.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        self._fill_table(start)
+        self._slot.owner = self
+        P.assign(self.model, self._slot.mode, 1)
+        self._expected_rate = self._read_rate_variable()
 
-    def _rates(self, steps: np.ndarray) -> np.ndarray:
-        return evaluate(self.schedule, steps)
+    def _fill_table(self, start: int) -> None:
+        steps = start + np.arange(self._slot.size, dtype=np.int64)
+        values = self._rates_at(steps).astype(np.float32)
+        P.assign(self.model, self._slot.table, values)
+        P.assign(self.model, self._slot.base, start - self._offset)
+        self._table_start = start
+
+    def _window_moved(self) -> None:
+        self._fill_table(self._position())
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self._raw_start is not None:
+            self._check_rate_variable(epoch)
+        super().on_epoch_begin(epoch, logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(epoch, logs)
+        self._check_rate_variable(epoch)
+        self._mirror()
+
+    # -- the optimizer's own rate variable ------------------------------------------------
+    def _read_rate_variable(self) -> float:
+        (value,) = P.read(self.model, self._optimizer, [P.held_rate(self._optimizer)])
+        return float(value)
+
+    def _mirror(self) -> None:
+        """Keep the optimizer's own variable at the last applied rate (what `get_config`,
+        `model.save` and a later plain fit see)."""
+        if self._last_logged_rate is not None:
+            P.assign(self.model, P.held_rate(self._optimizer), self._last_logged_rate)
+            self._expected_rate = self._read_rate_variable()
+
+    def _check_rate_variable(self, epoch: int) -> None:
+        current = self._read_rate_variable()
+        if current != self._expected_rate:
+            warnings.warn(
+                f"{type(self).__name__}: something else set the optimizer's learning rate to "
+                f"{current:.6g} by epoch {epoch + 1} (another callback?). lr_tb's schedule "
+                "sets the rate of every step, so that change had no effect. To reduce a rate "
+                "on a plateau use lr_tb.ReduceLROnPlateau alone; to log the rate another "
+                "callback sets, use lr_tb.LearningRateLogger without a scheduler.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            self._expected_rate = current
 
     def _end(self) -> None:
-        last = self.learning_rates[-1] if self.learning_rates else None
-        _optimizer.uninstall(self._optimizer, self, last)
+        slot = self._slot
+        if slot is None or slot.owner is not self:
+            return
+        slot.owner = None
+        P.assign(self.model, slot.mode, 0)
+        if self._last_logged_rate is not None:
+            P.assign(self.model, P.held_rate(self._optimizer), self._last_logged_rate)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import keras
+
 from lr_tb import _validation as v
 from lr_tb.callbacks.schedule import ScheduleCallback
 from lr_tb.schedules.cosine_restarts import CosineRestarts, check_cosine_restarts_args
@@ -63,6 +65,22 @@ class _FitLengthScheduler(ScheduleCallback):
             return self.schedule_class(**args)
         except ValueError as error:
             raise ValueError(f"{type(self).__name__}: {error}{note}") from None
+
+    def _origin(self, start: int, first_epoch: int) -> int:
+        """An inferred length spans *this* fit from its epoch 0. A fit from epoch 0 on an
+        optimizer that has already stepped (a second `fit(epochs=2)`) runs its schedule anew
+        from its own first step; a continued fit (`initial_epoch > 0`, a BackupAndRestore
+        resume, keras-tuner's Hyperband) goes on along the same curve."""
+        if not self._length_inferred() or first_epoch != 0 or start == 0:
+            return 0
+        hook = self._hook
+        restored = hook.iterations_at_fit_start not in (None, self._raw_start)
+        if restored or any(isinstance(c, keras.callbacks.BackupAndRestore) for c in self._siblings):
+            return 0
+        return start
+
+    def _length_inferred(self) -> bool:
+        return getattr(self, "total_steps", 0) is None
 
     def _fit_steps_per_epoch(self, needed_for: str) -> int:
         steps = self._steps_per_epoch

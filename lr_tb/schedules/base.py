@@ -8,6 +8,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from lr_tb import _keras_private
+
 
 class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """Base class of lr_tb's schedules: a pure function of the 0-based optimizer step.
@@ -70,9 +72,11 @@ class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
 def evaluate(schedule: Any, steps: Any) -> np.ndarray:
     """The rates of `schedule` at `steps`, as a float32 NumPy array of the same shape.
 
-    lr_tb's schedules are computed in one vectorized call. Other `LearningRateSchedule`s
-    (Keras' own use `ops.cond`, which wants a scalar) are tried vectorized first and, when
-    that fails or returns the wrong shape, evaluated one step at a time.
+    lr_tb's schedules are computed in one vectorized call. Other `LearningRateSchedule`s are
+    called once on the whole vector of steps too, with `ops.cond` selecting element-wise
+    (Keras' `CosineDecay` with warmup and `CosineDecayRestarts` are written for one scalar
+    step); only a schedule that still fails, or returns the wrong shape, is called one step
+    at a time.
 
     Args:
         schedule: a `keras.optimizers.schedules.LearningRateSchedule`.
@@ -86,11 +90,13 @@ def evaluate(schedule: Any, steps: Any) -> np.ndarray:
         return np.zeros(steps_np.shape, dtype=np.float32)
     if isinstance(schedule, StepSchedule):
         return schedule.values(steps_np)
+    flat = steps_np.reshape(-1)
     try:
-        out = np.asarray(ops.convert_to_numpy(schedule(ops.convert_to_tensor(steps_np))))
-        if out.shape == steps_np.shape:
-            return out.astype(np.float32)
+        with _keras_private.vectorized_cond():
+            out = np.asarray(ops.convert_to_numpy(schedule(ops.convert_to_tensor(flat))))
+        if out.shape == flat.shape:
+            return out.astype(np.float32).reshape(steps_np.shape)
     except Exception:  # noqa: BLE001 - any failure means "not vectorizable"
         pass
-    flat = [float(ops.convert_to_numpy(schedule(int(s)))) for s in steps_np.ravel()]
-    return np.asarray(flat, dtype=np.float32).reshape(steps_np.shape)
+    values = [float(ops.convert_to_numpy(schedule(int(s)))) for s in flat]
+    return np.asarray(values, dtype=np.float32).reshape(steps_np.shape)

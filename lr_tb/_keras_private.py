@@ -1,0 +1,412 @@
+"""Every place lr_tb relies on Keras internals, in one module, each saying what it relies on.
+
+Keras 3 has no public hook to run code inside the compiled train step or to record a value
+there, so lr_tb attaches a small *rate slot* to the optimizer (see `RateSlot`). What that,
+and the rest of lr_tb, relies on (tested on the oldest and newest Keras that pyproject.toml
+allows):
+
+- `Optimizer._get_current_learning_rate()`: the method every Keras 3 optimizer calls for its
+  rate inside the train step (through the public `learning_rate` property). lr_tb overrides
+  it on the optimizer *instance*, once, permanently.
+- `Optimizer._learning_rate` (the variable, schedule or callable the optimizer holds) and
+  `Optimizer._iterations` (the raw step counter; the public `iterations` divides it by
+  `gradient_accumulation_steps`).
+- `Optimizer._track_variable` / `_untrack_variable`: the slot's variables are optimizer
+  variables, so that the JAX backend's stateless train step carries them (only tracked state
+  leaves a JAX step). `save_own_variables` / `load_own_variables` are overridden on the
+  instance so that checkpoints keep the layout they would have without lr_tb.
+- `Model.make_train_function` / `Model.train_function`: the train function is wrapped to run
+  crash hooks and to know when the optimizer's rate is read inside a train step;
+  `make_train_function` (which every `fit` calls before any callback runs) is wrapped to
+  finish lr_tb callbacks left over from an earlier `fit` that was interrupted.
+- JAX only: `Model._jax_state` (the training state while an epoch runs, the variables being
+  emptied meanwhile) and `Model.jax_state_sync()`.
+- `keras.src.callbacks.CallbackList`: found as the caller of `on_train_begin`, to see the
+  other callbacks of the same `fit` (Keras' own rate callbacks, keras-tuner's trial
+  TensorBoard). Best effort: if it is not found, the checks that need it are skipped.
+- `Metric._direction`: the direction Keras' own `mode="auto"` uses for a compiled metric.
+- `keras.src.ops.cond` / `keras.src.ops.core.cond`: replaced by an element-wise select for the
+  length of one vectorized evaluation of a schedule (`vectorized_cond`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import types
+import warnings
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+_SLOT_ATTR = "_lr_tb_slot"
+_MODEL_HOOK_ATTR = "_lr_tb_model_hook"
+
+# Steps the slot's table and record hold. lr_tb flushes (and refills the table) at least
+# every SLOT_SIZE // 2 steps, counted in Python, so the record never wraps between reads.
+SLOT_SIZE = 4096
+
+
+# -- the optimizer ------------------------------------------------------------------------
+def unwrap(optimizer: Any) -> Any:
+    """The optimizer that holds the learning rate (inside a `LossScaleOptimizer`)."""
+    while hasattr(optimizer, "inner_optimizer"):
+        optimizer = optimizer.inner_optimizer
+    return optimizer
+
+
+def checked_optimizer(model: Any, who: str) -> Any:
+    """The compiled model's rate-holding optimizer; a clear TypeError when there is none."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        raise TypeError(
+            f"{who} needs a compiled model with an optimizer; call `model.compile(optimizer=...)`"
+            f" first. Received: model.optimizer=None"
+        )
+    inner = unwrap(optimizer)
+    if hasattr(inner, "optimizers") or hasattr(inner, "optimizer_map"):
+        raise TypeError(
+            f"{who} does not support `keras.optimizers.MultiOptimizer`: each sub-optimizer has "
+            "its own learning rate and step counter, and lr_tb schedules and logs one. Use one "
+            f"optimizer, or one model per optimizer. Received: optimizer={optimizer!r}"
+        )
+    if not isinstance(inner, keras.optimizers.Optimizer) or not hasattr(inner, "_learning_rate"):
+        raise TypeError(
+            f"{who} needs a Keras 3 optimizer with a `learning_rate`. "
+            f"Received: optimizer={optimizer!r}"
+        )
+    return inner
+
+
+def held_rate(optimizer: Any) -> Any:
+    """What the optimizer holds as its rate: a variable, a schedule or a callable."""
+    return optimizer._learning_rate
+
+
+def holds_variable(optimizer: Any) -> bool:
+    return isinstance(optimizer._learning_rate, keras.Variable)
+
+
+def accumulation_steps(optimizer: Any) -> int:
+    return int(getattr(optimizer, "gradient_accumulation_steps", None) or 1)
+
+
+def direction_of(model: Any, name: str) -> str | None:
+    """ "up"/"down" for a compiled metric called `name` (Keras' own rule), else None."""
+    found = None
+    for metric in getattr(model, "metrics", []):
+        for m in getattr(metric, "metrics", [metric]):
+            if m.name == name and hasattr(m, "_direction"):
+                found = m._direction
+    return found
+
+
+# -- reading and writing the optimizer's state between steps -----------------------------
+def _jax_live_values(model: Any, optimizer: Any, variables: list) -> list | None:
+    """On JAX, mid-epoch: the current values of these optimizer variables, taken from the
+    training state Keras keeps while the model's own variables are emptied (no full sync)."""
+    if keras.backend.backend() != "jax":
+        return None
+    state = getattr(model, "_jax_state", None)
+    if not state or getattr(model, "_jax_state_synced", True):
+        return None
+    values = state.get("optimizer_variables")
+    if values is None:
+        return None
+    index = {id(v): i for i, v in enumerate(model.optimizer.variables)}
+    out = []
+    for variable in variables:
+        i = index.get(id(variable))
+        if i is None:
+            return None
+        out.append(values[i])
+    return out
+
+
+def read(model: Any, optimizer: Any, variables: list) -> list[np.ndarray]:
+    """Current values of optimizer variables as NumPy arrays, also in the middle of a JAX
+    epoch, without copying the rest of the training state back."""
+    live = _jax_live_values(model, optimizer, variables)
+    if live is not None:
+        return [np.asarray(v) for v in live]
+    return [np.asarray(ops.convert_to_numpy(v)) for v in variables]
+
+
+def read_iterations(model: Any, optimizer: Any) -> int:
+    """The optimizer's public step counter (optimizer updates), current mid-epoch too."""
+    (raw,) = read(model, optimizer, [optimizer._iterations])
+    return int(raw) // accumulation_steps(optimizer)
+
+
+def assign(model: Any, variable: Any, value: Any) -> None:
+    """Assign an optimizer variable between train steps so the next step sees it (on JAX the
+    training state is first put back into the variables; Keras re-reads them after a sync)."""
+    if keras.backend.backend() == "jax" and hasattr(model, "jax_state_sync"):
+        model.jax_state_sync()
+    variable.assign(value)
+
+
+# -- the rate slot --------------------------------------------------------------------------
+class RateSlot:
+    """Variables lr_tb adds to an optimizer, and the rate getter that uses them.
+
+    ```
+    u = optimizer.iterations                     # the update about to run (0-based)
+    own = the optimizer's own rate (its variable, Keras schedule or callable)
+    rate = table[u - base]   if mode == 1 and 0 <= u - base < size   else own
+    record[u % size] = rate                      # what this update used, read at flush points
+    ```
+    `table`, `base`, `mode` and `record` are optimizer variables, so the same compiled train
+    step serves every `fit` (with an lr_tb scheduler or without): what changes between fits
+    are their values, never the trace. Outside a train step (Keras' TensorBoard callback
+    reading `optimizer.learning_rate` at epoch end) the getter returns the rate of the last
+    update that ran, so every chart of the rate agrees.
+    """
+
+    def __init__(self, optimizer: Any, size: int = SLOT_SIZE) -> None:
+        self.size = size
+        self.in_step = 0  # > 0 while the model's train function runs
+        self.owner: Any = None  # the lr_tb callback that set mode == 1
+        with keras.name_scope("lr_tb"):
+            self.table = keras.Variable(
+                np.zeros(size, np.float32),
+                trainable=False,
+                name="rate_table",
+                aggregation="only_first_replica",
+            )
+            self.base = keras.Variable(
+                0,
+                dtype="int32",
+                trainable=False,
+                name="rate_base",
+                aggregation="only_first_replica",
+            )
+            self.mode = keras.Variable(
+                0,
+                dtype="int32",
+                trainable=False,
+                name="rate_mode",
+                aggregation="only_first_replica",
+            )
+            self.record = keras.Variable(
+                np.zeros(size, np.float32),
+                trainable=False,
+                name="rate_record",
+                aggregation="only_first_replica",
+            )
+        self.variables = [self.table, self.base, self.mode, self.record]
+        self._ids = {id(v) for v in self.variables}
+
+    def is_own(self, variable: Any) -> bool:
+        return id(variable) in self._ids
+
+
+def _original_getter(optimizer: Any) -> Callable[[], Any]:
+    return types.MethodType(type(optimizer)._get_current_learning_rate, optimizer)
+
+
+def _install(optimizer: Any, slot: RateSlot) -> None:
+    own_rate = _original_getter(optimizer)
+
+    def current_learning_rate() -> Any:
+        own = own_rate()
+        if not slot.in_step:
+            return _rate_outside_step(optimizer, slot, own)
+        step = ops.cast(optimizer.iterations, "int32")
+        index = step - slot.base
+        inside = ops.logical_and(ops.greater_equal(index, 0), ops.less(index, slot.size))
+        use_table = ops.logical_and(ops.equal(slot.mode, 1), inside)
+        looked_up = ops.take(slot.table.value, ops.clip(index, 0, slot.size - 1))
+        rate = ops.where(use_table, looked_up, ops.cast(own, "float32"))
+        at = [ops.mod(step, slot.size)]
+        slot.record.assign(ops.slice_update(slot.record.value, at, ops.reshape(rate, (1,))))
+        return ops.cast(rate, keras.config.floatx())
+
+    optimizer._get_current_learning_rate = current_learning_rate
+
+    def real_variables() -> list:
+        return [v for v in optimizer.variables if not slot.is_own(v)]
+
+    def save_own_variables(store: Any) -> None:
+        for i, variable in enumerate(real_variables()):
+            store[str(i)] = variable.numpy()
+
+    def load_own_variables(store: Any) -> None:
+        variables = real_variables()
+        if len(store.keys()) != len(variables):
+            warnings.warn(
+                f"Skipping variable loading for optimizer '{optimizer.name}', because it has "
+                f"{len(variables)} variables whereas the saved optimizer has "
+                f"{len(store.keys())} variables.",
+                stacklevel=2,
+            )
+            return
+        for i, variable in enumerate(variables):
+            variable.assign(store[str(i)])
+
+    optimizer.save_own_variables = save_own_variables
+    optimizer.load_own_variables = load_own_variables
+
+
+def _rate_outside_step(optimizer: Any, slot: RateSlot, own: Any) -> Any:
+    owner = slot.owner
+    if owner is None or not getattr(owner, "_active", False):
+        return own
+    last = owner._last_applied()
+    return own if last is None else ops.convert_to_tensor(last, keras.config.floatx())
+
+
+def slot_of(optimizer: Any) -> RateSlot | None:
+    return optimizer.__dict__.get(_SLOT_ATTR)
+
+
+def ensure_slot(model: Any, optimizer: Any) -> RateSlot:
+    """The optimizer's rate slot, created (and the train function retraced) on first use."""
+    slot = slot_of(optimizer)
+    if slot is not None:
+        return slot
+    strategy = getattr(model, "distribute_strategy", None)
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with scope:
+        slot = RateSlot(optimizer)
+    for variable in slot.variables:
+        optimizer._track_variable(variable)
+    _install(optimizer, slot)
+    optimizer.__dict__[_SLOT_ATTR] = slot
+    # A train function traced before the slot existed reads the rate the old way.
+    if getattr(model, "train_function", None) is not None:
+        model.make_train_function(force=True)
+    return slot
+
+
+# -- the model's train function -------------------------------------------------------------
+def _is_end_of_data(error: BaseException) -> bool:
+    return isinstance(error, StopIteration) or type(error).__name__ == "OutOfRangeError"
+
+
+class _ModelHook:
+    """What lr_tb keeps per model: active callbacks, the raw step counter seen when each fit
+    started (before any callback ran), and crash hooks."""
+
+    def __init__(self, model: Any) -> None:
+        self.model_ref = weakref.ref(model)
+        self.active: list = []  # lr_tb callbacks in the middle of a fit
+        self.iterations_at_fit_start: int | None = None
+        self.lock = threading.Lock()
+
+
+class _GuardedTrainFunction:
+    """Wraps `model.train_function`: marks the optimizer's rate as read inside a step, and
+    runs the crash hooks of active lr_tb callbacks when a train step raises."""
+
+    def __init__(self, function: Any, hook: _ModelHook) -> None:
+        self.function = function
+        self.hook = hook
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        model = self.hook.model_ref()
+        slot = slot_of(unwrap(model.optimizer)) if model is not None else None
+        if slot is not None:
+            slot.in_step += 1
+        try:
+            return self.function(*args, **kwargs)
+        except BaseException as error:
+            if not _is_end_of_data(error):  # how Keras learns a dataset's size: not a crash
+                for callback in list(self.hook.active):
+                    try:
+                        callback._on_crash()
+                    except Exception:  # noqa: BLE001 - never mask the training error
+                        pass
+            raise
+        finally:
+            if slot is not None:
+                slot.in_step -= 1
+
+
+def hook_model(model: Any) -> _ModelHook:
+    """Attach lr_tb's train-function guard and per-fit hook to the model (idempotent)."""
+    hook = model.__dict__.get(_MODEL_HOOK_ATTR)
+    if hook is None:
+        hook = _ModelHook(model)
+        model.__dict__[_MODEL_HOOK_ATTR] = hook
+        original = model.make_train_function
+
+        def make_train_function(force: bool = False) -> None:
+            # Every fit calls this before any callback: an lr_tb callback still active here
+            # belongs to an earlier fit that was interrupted outside a train step.
+            if not force:
+                for callback in list(hook.active):
+                    callback._finish()
+                try:
+                    optimizer = unwrap(model.optimizer)
+                    hook.iterations_at_fit_start = int(
+                        ops.convert_to_numpy(optimizer._iterations)
+                    ) // accumulation_steps(optimizer)
+                except Exception:  # noqa: BLE001 - not compiled yet: fit will say so
+                    hook.iterations_at_fit_start = None
+            original(force=force)
+            _guard(model, hook)
+
+        model.make_train_function = make_train_function
+    _guard(model, hook)
+    return hook
+
+
+def _guard(model: Any, hook: _ModelHook) -> None:
+    current = getattr(model, "train_function", None)
+    if current is not None and not isinstance(current, _GuardedTrainFunction):
+        model.train_function = _GuardedTrainFunction(current, hook)
+
+
+def model_hook(model: Any) -> _ModelHook | None:
+    return model.__dict__.get(_MODEL_HOOK_ATTR)
+
+
+# -- the other callbacks of this fit ---------------------------------------------------------
+def sibling_callbacks(callback: Any) -> list | None:
+    """The callbacks of the `fit` that is calling `callback.on_train_begin`, or None.
+
+    Relies on Keras calling `on_train_begin` from `CallbackList.on_train_begin` (a frame
+    whose `self` is the CallbackList)."""
+    from keras.src.callbacks.callback_list import CallbackList
+
+    frame = sys._getframe(1)
+    for _ in range(8):
+        if frame is None:
+            return None
+        owner = frame.f_locals.get("self")
+        if isinstance(owner, CallbackList) and any(c is callback for c in owner.callbacks):
+            return list(owner.callbacks)
+        frame = frame.f_back
+    return None
+
+
+# -- evaluating a schedule on many steps -----------------------------------------------------
+_COND_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def vectorized_cond() -> Iterator[None]:
+    """For the length of the block, `ops.cond(pred, a, b)` selects element-wise between both
+    branches (evaluated in full), so schedules written for one scalar step (Keras'
+    `CosineDecay` with warmup, `CosineDecayRestarts`) take a vector of steps."""
+    from keras.src import ops as src_ops
+    from keras.src.ops import core as src_core
+
+    def select(pred: Any, true_fn: Callable, false_fn: Callable) -> Any:
+        a, b = true_fn(), false_fn()
+        return keras.tree.map_structure(lambda x, y: ops.where(pred, x, y), a, b)
+
+    with _COND_LOCK:
+        saved = (src_ops.cond, src_core.cond)
+        src_ops.cond = select
+        src_core.cond = select
+        try:
+            yield
+        finally:
+            src_ops.cond, src_core.cond = saved

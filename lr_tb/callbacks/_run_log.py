@@ -1,0 +1,97 @@
+"""History and writing: the `learning_rates` a callback keeps and the TensorBoard run it
+writes, `<log_dir>/train`, tag `learning_rate`, one point per optimizer step.
+
+Points are appended in bulk (`add`), flushed at flush points, and the file is closed at the
+end of a fit. Beside the event files, `lr_tb_progress.json` records the step after the last
+one flushed, so a resumed fit whose first step is further on (a SIGKILL lost unflushed
+points) can fill the gap, when the rate is a pure function of the step. Paths go through
+`lr_tb._fs`, so `gs://`, `s3://` and `hdfs://` log directories work where TensorFlow's
+file systems do.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from lr_tb import _fs
+from lr_tb.event_writer import EventWriter
+
+TAG = "learning_rate"
+PROGRESS_FILE = "lr_tb_progress.json"
+
+
+class RunLog:
+    """The history of one callback's fit, and its writer (None without a run directory)."""
+
+    def __init__(self, run_dir: str | None) -> None:
+        self.run_dir = run_dir
+        self.steps: list[int] = []
+        self.rates: list[float] = []
+        self._writer: EventWriter | None = None
+        self._last_wall_time = time.time()
+        self._next_step: int | None = None
+
+    def open(self) -> None:
+        if self.run_dir is not None and self._writer is None:
+            self._writer = EventWriter(self.run_dir)
+        self._last_wall_time = time.time()
+
+    @property
+    def next_step(self) -> int | None:
+        return self._next_step
+
+    def start_at(self, step: int) -> None:
+        self._next_step = step
+
+    def add(self, steps: np.ndarray, rates: np.ndarray, keep: np.ndarray | None = None) -> None:
+        """Keep and write these (consecutive, ascending) steps; `keep` thins the points."""
+        if steps.size == 0:
+            return
+        self._next_step = int(steps[-1]) + 1
+        if keep is not None:
+            steps, rates = steps[keep], rates[keep]
+        self.steps.extend(steps.tolist())
+        self.rates.extend(rates.astype(np.float32).tolist())
+        if self._writer is not None and steps.size:
+            now = time.time()
+            # Steps ran evenly between the last flush point and now, as far as we know.
+            walls = np.linspace(self._last_wall_time, now, steps.size + 1)[1:]
+            self._writer.write(TAG, steps, rates, walls)
+            self._last_wall_time = now
+
+    def flush(self) -> None:
+        if self._writer is not None:
+            self._writer.flush()
+            self._write_progress()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._write_progress()
+            self._writer = None
+
+    def _progress_path(self) -> str:
+        return _fs.join(self.run_dir, PROGRESS_FILE)
+
+    def _write_progress(self) -> None:
+        if self._next_step is None or self.run_dir is None:
+            return
+        _fs.write_text_atomic(self._progress_path(), json.dumps({"next_step": self._next_step}))
+
+    def fill_gap_before(self, start: int, rates_of: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Write the steps between this run's last flushed step and `start`: steps a crashed
+        fit of the same curve ran but never flushed (the rate is `rates_of(steps)`)."""
+        if self._writer is None:
+            return
+        try:
+            flushed = int(json.loads(_fs.read_text(self._progress_path()))["next_step"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        if flushed < start:
+            steps = np.arange(flushed, start, dtype=np.int64)
+            self._writer.write(TAG, steps, rates_of(steps))
+            self._writer.flush()
