@@ -1,10 +1,12 @@
 """A keras-tuner search over the learning-rate schedule: the five schedules and their
 settings, on the offline digits, every trial's curves and LR in TensorBoard (HParams too).
 
-    python examples/tuner_search.py --logdir runs/search [--quick]
-    tensorboard --logdir runs/search
+    python examples/tuner_search.py [--quick] [--logdir runs_search/tensorboard]
+    tensorboard --logdir runs_search/tensorboard
 
-Runs offline; --quick (6 trials, 2 epochs) takes about half a minute on 2 CPU cores.
+Runs offline; --quick (6 trials, 2 epochs) takes about half a minute on 2 CPU cores. Its
+runs go under `runs_search/`, apart from the article demo's `runs/`, so that
+`tensorboard --logdir runs` shows the demo alone.
 """
 
 from __future__ import annotations
@@ -40,9 +42,15 @@ def build_model(hp: kt.HyperParameters) -> keras.Model:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--logdir", default="runs/search", help="TensorBoard log directory")
     parser.add_argument(
-        "--workdir", default=None, help="keras-tuner's directory (default: <logdir>/../keras_tuner)"
+        "--logdir",
+        default=os.path.join("runs_search", "tensorboard"),
+        help="TensorBoard log directory, emptied first (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workdir",
+        default=None,
+        help="keras-tuner's directory (default: keras_tuner beside the log directory)",
     )
     parser.add_argument("--quick", action="store_true", help="6 trials of 2 epochs")
     parser.add_argument("--trials", type=int, default=None, help="trials (15; --quick: 6)")
@@ -79,10 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     tuner.results_summary(num_trials=3)
     best = tuner.get_best_hyperparameters(1)[0].values
-    settings = {k: v for k, v in best.items() if k.startswith(best["lr_schedule"] + "/")}
+    prefix = f"lr_tb/{best['lr_tb/schedule']}/"
+    settings = "".join(
+        f", {k.removeprefix(prefix)}={v:.3g}" for k, v in best.items() if k.startswith(prefix)
+    )
     print(
-        f"\nBest trial's schedule: {best['lr_schedule']} at learning_rate="
-        f"{best['learning_rate']:.3g} {settings}"
+        f"\nBest trial's schedule: {best['lr_tb/schedule']} at learning_rate="
+        f"{best['lr_tb/learning_rate']:.3g}{settings}"
     )
     print(
         f"\nCompare the trials (Scalars and HParams dashboards):\n"

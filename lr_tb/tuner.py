@@ -5,38 +5,47 @@
     tuner.search(x, y, validation_split=0.2,
                  callbacks=[keras.callbacks.TensorBoard("runs/search")])
 
-The space: `lr_schedule` (a Choice of schedule names), a base `learning_rate` (log scale),
-and each schedule's own settings under `hp.conditional_scope("lr_schedule", [name])`, named
-`<schedule>/<setting>`:
+The space, declared before your `build` runs (so it may read them), every name under the
+`lr_tb/` prefix (the HParams dashboard's columns; your own names never collide with them,
+and a name of yours under `lr_tb/` that lr_tb does not declare raises a ValueError):
+`lr_tb/schedule` (a Choice of schedule names), `lr_tb/learning_rate` (the base rate, log
+scale 1e-4 .. 1e-2), and each schedule's own settings, active only when that schedule is
+chosen (`hp.conditional_scope("lr_tb/schedule", [name])`):
 
 | name | default | range |
 |---|---|---|
-| exponential/decay_rate | 0.9 | 0.5 .. 0.99 |
-| warmup_cosine/warmup_fraction | 0.1 | 0.0 .. 0.3 (of the trial's steps) |
-| warmup_cosine/hold_fraction | 0.0 | 0.0 .. 0.2 |
-| cosine_restarts/first_cycle_fraction | 0.25 | 0.1 .. 0.5 (of the trial's steps) |
-| cosine_restarts/t_mul | 2.0 | choice of 1.0, 2.0 |
-| cosine_restarts/m_mul | 1.0 | 0.5 .. 1.0 |
-| cosine_restarts/warmup_fraction | 0.0 | 0.0 .. 0.2 (of each cycle) |
-| plateau/factor | 0.5 | 0.1 .. 0.7 |
-| plateau/patience | 2 | 0 .. 5 (epochs) |
+| lr_tb/exponential/decay_rate | 0.9 | 0.5 .. 0.99 |
+| lr_tb/warmup_cosine/warmup_fraction | 0.1 | 0.0 .. 0.3 (of the trial's steps) |
+| lr_tb/warmup_cosine/hold_fraction | 0.0 | 0.0 .. 0.2 |
+| lr_tb/cosine_restarts/first_cycle_fraction | 0.25 | 0.1 .. 0.5 (of the trial's steps) |
+| lr_tb/cosine_restarts/t_mul | 2.0 | choice of 1.0, 2.0 |
+| lr_tb/cosine_restarts/m_mul | 1.0 | 0.5 .. 1.0 |
+| lr_tb/cosine_restarts/warmup_fraction | 0.0 | 0.0 .. 0.2 (of each cycle) |
+| lr_tb/plateau/factor | 0.5 | 0.1 .. 0.7 |
+| lr_tb/plateau/patience | 2 | 0 .. 5 (epochs) |
 
-Each can be overridden (`space={name: value}`): a `(low, high)` tuple is a range, a list is
-a choice, a single value is fixed, None turns the dimension off (the default is used).
+Each setting can be overridden with `space={key: value}`, the key being the name without
+its `lr_tb/` prefix (`"exponential/decay_rate"`; the full name is accepted too): a
+`(low, high)` tuple is a range, a list is a choice, a single value is fixed, None turns the
+dimension off (the default is used). The base rate is set with `learning_rate=` likewise.
 
 The trial's callback is built in `HyperModel.fit` from the trial's values and from *this*
 fit call: the schedule spans `epochs * steps_per_epoch` of the fit (`epochs` as Keras means
 it: Hyperband's `tuner/epochs`), and its position is the absolute epoch, so a Hyperband trial
 continued from a checkpoint (`initial_epoch > 0`, weights reloaded with a fresh optimizer)
-goes on at step `initial_epoch * steps_per_epoch`, not at 0.
+goes on at step `initial_epoch * steps_per_epoch`, not at 0. The plateau schedule's direction
+is `lr_tb.ReduceLROnPlateau`'s `mode="auto"`: losses go down, a compiled metric knows its own
+direction, another name raises.
+
+lr_tb callbacks passed to `search()` yourself (a scheduler, `lr_tb.TensorBoard`) write each
+trial execution's rate to its own run, `<log_dir>/<trial_id>/execution<n>`, on every backend
+(`lr_tb._trial`).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +53,7 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from lr_tb import _keras_private, _trial
 from lr_tb.callbacks import (
     CosineRestartsScheduler,
     ExponentialDecayScheduler,
@@ -51,12 +61,15 @@ from lr_tb.callbacks import (
     ReduceLROnPlateau,
     ScheduleCallback,
     WarmupCosineDecayScheduler,
-    _optimizer,
 )
-from lr_tb.event_writer import EventWriter
+from lr_tb.callbacks.tensorboard import TensorBoard
 from lr_tb.schedules import Constant
 
 SCHEDULES = ("constant", "exponential", "warmup_cosine", "cosine_restarts", "plateau")
+# The hyperparameter names: lr_tb's own namespace, so that none is ever one of yours.
+PREFIX = "lr_tb/"
+HP_SCHEDULE = PREFIX + "schedule"
+HP_LEARNING_RATE = PREFIX + "learning_rate"
 
 
 @dataclass(frozen=True)
@@ -93,6 +106,10 @@ DIMENSIONS: dict[str, dict[str, _Dimension]] = {
     },
 }
 LEARNING_RATE = (1e-4, 1e-2)
+# Every name lr_tb may declare.
+ALL_NAMES = frozenset(
+    [HP_SCHEDULE, HP_LEARNING_RATE, *(f"{PREFIX}{n}/{s}" for n in SCHEDULES for s in DIMENSIONS[n])]
+)
 
 
 def _fail(name: str, rule: str, value: Any) -> ValueError:
@@ -138,13 +155,20 @@ class Space:
         for name in self.schedules:
             for setting, dim in DIMENSIONS[name].items():
                 self.dimensions[f"{name}/{setting}"] = dim
-        space = dict(space or {})
+        if space is not None and not isinstance(space, dict):
+            raise TypeError(f"Argument `space` must be a dict or None. Received: space={space!r}")
         valid_keys = [f"{n}/{s}" for n in SCHEDULES for s in DIMENSIONS[n]]
         self.overrides: dict[str, Any] = {}
-        for key, value in space.items():
+        for given, value in (space or {}).items():
+            key = given.removeprefix(PREFIX) if isinstance(given, str) else given
+            if key in self.overrides:
+                raise ValueError(
+                    f"Argument `space` sets {key!r} twice (short and full name). "
+                    f"Received: space={space!r}"
+                )
             if key not in valid_keys:
                 raise ValueError(
-                    f"Argument `space` has an unknown key {key!r}; valid keys: {valid_keys}"
+                    f"Argument `space` has an unknown key {given!r}; valid keys: {valid_keys}"
                 )
             if key not in self.dimensions:
                 raise ValueError(
@@ -221,50 +245,72 @@ class Space:
     # -- in build(): declare ----------------------------------------------------------------
     def declare(self, hp: kt.HyperParameters) -> str:
         """Declare every dimension (all of them, so the tuner sees the whole space before
-        the first trial); returns the schedule chosen for this trial."""
-        chosen = hp.Choice("lr_schedule", self.schedules, default=self.schedules[0])
+        the first trial); returns the schedule chosen for this trial.
+
+        Raises:
+            ValueError: `hp` holds a name under `lr_tb/` that lr_tb never declares.
+        """
+        chosen = hp.Choice(HP_SCHEDULE, self.schedules, default=self.schedules[0])
         lr = self.learning_rate
         if isinstance(lr, tuple):
             hp.Float(
-                "learning_rate", lr[0], lr[1], sampling="log", default=min(max(1e-3, lr[0]), lr[1])
+                HP_LEARNING_RATE,
+                lr[0],
+                lr[1],
+                sampling="log",
+                default=min(max(1e-3, lr[0]), lr[1]),
             )
         elif isinstance(lr, list):
-            hp.Choice("learning_rate", lr, default=lr[0])
+            hp.Choice(HP_LEARNING_RATE, lr, default=lr[0])
         else:
-            hp.Fixed("learning_rate", lr)
+            hp.Fixed(HP_LEARNING_RATE, lr)
         for key, dim in self.dimensions.items():
             name = key.split("/")[0]
             value = self.overrides.get(key, "default")
             if value is None:
                 continue
-            with hp.conditional_scope("lr_schedule", [name]):
-                self._declare_one(hp, key, dim, value)
+            with hp.conditional_scope(HP_SCHEDULE, [name]):
+                self._declare_one(hp, PREFIX + key, dim, value)
+        self.check_reserved(hp)
         return chosen
 
     @staticmethod
-    def _declare_one(hp: kt.HyperParameters, key: str, dim: _Dimension, value: Any) -> None:
+    def check_reserved(hp: kt.HyperParameters) -> None:
+        """Refuse names under `lr_tb/` that lr_tb never declares: they would be mistaken for
+        lr_tb's in the HParams dashboard. (Any schedule's settings are allowed, not only this
+        space's: a reloaded project keeps the space of its earlier searches.)"""
+        foreign = sorted({p.name for p in hp.space if p.name.startswith(PREFIX)} - ALL_NAMES)
+        if foreign:
+            raise ValueError(
+                f"Hyperparameter names starting with {PREFIX!r} are lr_tb's own; rename yours. "
+                f"Received: {foreign}"
+            )
+
+    @staticmethod
+    def _declare_one(hp: kt.HyperParameters, name: str, dim: _Dimension, value: Any) -> None:
         if value == "default":
             if dim.kind == "choice":
-                hp.Choice(key, list(dim.values), default=dim.default)
+                hp.Choice(name, list(dim.values), default=dim.default)
             elif dim.kind == "int":
-                hp.Int(key, int(dim.low), int(dim.high), default=dim.default)
+                hp.Int(name, int(dim.low), int(dim.high), default=dim.default)
             else:
-                hp.Float(key, dim.low, dim.high, default=dim.default)
+                hp.Float(name, dim.low, dim.high, default=dim.default)
         elif isinstance(value, tuple):
             default = min(max(dim.default, value[0]), value[1])
             if dim.kind == "int":
-                hp.Int(key, value[0], value[1], default=int(default))
+                hp.Int(name, value[0], value[1], default=int(default))
             else:
-                hp.Float(key, value[0], value[1], default=float(default))
+                hp.Float(name, value[0], value[1], default=float(default))
         elif isinstance(value, list):
-            hp.Choice(key, value, default=dim.default if dim.default in value else value[0])
+            hp.Choice(name, value, default=dim.default if dim.default in value else value[0])
         else:
-            hp.Fixed(key, value)
+            hp.Fixed(name, value)
 
     def value(self, hp: kt.HyperParameters, key: str) -> Any:
-        """A setting's value in this trial (its default when switched off)."""
+        """A setting's value in this trial (its default when switched off); `key` is the
+        short name, e.g. "exponential/decay_rate"."""
         name, setting = key.split("/")
-        return hp.values.get(key, DIMENSIONS[name][setting].default)
+        return hp.values.get(PREFIX + key, DIMENSIONS[name][setting].default)
 
 
 def declare_schedule(
@@ -273,8 +319,13 @@ def declare_schedule(
     learning_rate: Any = LEARNING_RATE,
     space: dict[str, Any] | None = None,
 ) -> str:
-    """In your own `HyperModel.build(hp)`: declare the schedule dimensions; returns the
-    schedule chosen for this trial. Pair with `scheduler_from_hp` in `fit`.
+    """In your own `HyperModel.build(hp)`: declare the schedule dimensions (the `lr_tb/`
+    names of the module docstring); returns the schedule chosen for this trial. Pair with
+    `scheduler_from_hp` in `fit`.
+
+    Raises:
+        TypeError / ValueError: an argument breaks its rule, or `hp` holds a name under
+        `lr_tb/` that lr_tb does not declare.
 
     Example:
         >>> def build(hp):
@@ -299,11 +350,18 @@ def scheduler_from_hp(
     The schedule spans `epochs * steps_per_epoch` steps (the trial's budget, `epochs` as
     Keras means it). With `steps_per_epoch=None` the fractions become epoch-based arguments
     and the fit's own steps per epoch is used. Also set the optimizer's rate to
-    `hp.get("learning_rate")` (`ScheduleHyperModel` does): the plateau callback starts from
-    it.
+    `hp.get("lr_tb/learning_rate")` (`ScheduleHyperModel` does): the plateau callback starts
+    from it. The plateau callback's direction is `mode="auto"` (see
+    `lr_tb.ReduceLROnPlateau`).
+
+    `log_dir` is where the callback writes, as is: this callback is not one of `search()`'s,
+    so it is not moved to the trial's run. Pass the trial's directory (the `log_dir` of the
+    `keras.callbacks.TensorBoard` in `fit`'s callbacks, once keras-tuner moved it: on
+    TensorFlow), or None with an `lr_tb.TensorBoard` passed to `search()`, which logs the
+    applied rate in every trial's run on every backend.
 
     Raises:
-        ValueError: `epochs` < 1, `steps_per_epoch` < 1, or no `lr_schedule` in `hp`.
+        ValueError: `epochs` < 1, `steps_per_epoch` < 1, or no `lr_tb/schedule` in `hp`.
     """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise _fail("epochs", "an integer >= 1", epochs)
@@ -313,13 +371,13 @@ def scheduler_from_hp(
         or steps_per_epoch < 1
     ):
         raise _fail("steps_per_epoch", "None or an integer >= 1", steps_per_epoch)
-    if "lr_schedule" not in hp.values:
+    if HP_SCHEDULE not in hp.values:
         raise ValueError(
-            "`hp` has no `lr_schedule`: call lr_tb.tuner.declare_schedule(hp) in build()."
+            f"`hp` has no `{HP_SCHEDULE}`: call lr_tb.tuner.declare_schedule(hp) in build()."
         )
-    space = space or Space([hp.get("lr_schedule")])
-    name = hp.get("lr_schedule")
-    lr = float(hp.get("learning_rate"))
+    name = hp.get(HP_SCHEDULE)
+    space = space or Space([name])
+    lr = float(hp.get(HP_LEARNING_RATE))
 
     def v(setting: str) -> Any:
         return space.value(hp, f"{name}/{setting}")
@@ -367,12 +425,12 @@ def scheduler_from_hp(
     if name == "plateau":
         return ReduceLROnPlateau(
             monitor=monitor,
-            mode="min" if "loss" in monitor else "max",
+            mode="auto",  # lr_tb's own rule: losses down, a compiled metric's direction
             factor=v("factor"),
             patience=v("patience"),
             **common,
         )
-    raise ValueError(f"Unknown `lr_schedule` {name!r}; valid: {list(SCHEDULES)}")
+    raise ValueError(f"Unknown `{HP_SCHEDULE}` {name!r}; valid: {list(SCHEDULES)}")
 
 
 class ScheduleHyperModel(kt.HyperModel):
@@ -385,12 +443,24 @@ class ScheduleHyperModel(kt.HyperModel):
         learning_rate: the base rate: a `(low, high)` range (log scale), a list, or a number.
         space: overrides of the settings' dimensions (see the module docstring).
         monitor: what the plateau schedule watches; "auto": `val_loss` when the fit has
-            validation data, else `loss`.
+            validation data, else `loss`. Its direction is `lr_tb.ReduceLROnPlateau`'s
+            `mode="auto"` (a loss goes down, a compiled metric its own way, another name
+            raises).
         name, tunable: as for `keras_tuner.HyperModel`.
+
+    The trial's scheduler writes beside the first TensorBoard callback of the fit
+    (`<log_dir>/<trial_id>/execution<n>/train`), or not at all when an `lr_tb.TensorBoard`
+    is there (it logs the applied rate itself).
 
     Raises:
         TypeError / ValueError: an argument breaks its rule (unknown schedule names list the
-        valid ones).
+        valid ones); in `build`, a name of yours under `lr_tb/` that lr_tb does not declare.
+
+    Example:
+        >>> hypermodel = lr_tb.tuner.ScheduleHyperModel(
+        ...     build_model, schedules=["exponential", "warmup_cosine"],
+        ...     space={"exponential/decay_rate": (0.8, 0.99)})
+        >>> tuner = kt.RandomSearch(hypermodel, objective="val_accuracy", max_trials=10)
     """
 
     def __init__(
@@ -420,51 +490,54 @@ class ScheduleHyperModel(kt.HyperModel):
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         self.space.declare(hp)
         if isinstance(self.hypermodel, kt.HyperModel):
-            return self.hypermodel.build(hp)
-        return self.hypermodel(hp)
+            model = self.hypermodel.build(hp)
+        else:
+            model = self.hypermodel(hp)
+        self.space.check_reserved(hp)  # a name of yours under `lr_tb/`
+        return model
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
         callbacks = list(kwargs.get("callbacks") or [])
-        board = next((c for c in callbacks if isinstance(c, keras.callbacks.TensorBoard)), None)
-        if board is not None and keras.backend.backend() != "tensorflow":
-            _own_trial_run(board, callbacks, hp)
+        boards = [c for c in callbacks if isinstance(c, keras.callbacks.TensorBoard)]
+        for board in boards:
+            if not isinstance(board, TensorBoard):  # lr_tb's TensorBoard moves itself
+                _own_trial_run(board, callbacks)
+        # The scheduler writes beside the first TensorBoard's curves, unless an
+        # lr_tb.TensorBoard already logs the rate the optimizer applies.
+        log_dir = None
+        if boards and not any(isinstance(b, TensorBoard) for b in boards):
+            log_dir = str(boards[0].log_dir)
         monitor = self.monitor
         if monitor == "auto":
             validating = kwargs.get("validation_data") is not None or kwargs.get("validation_split")
             monitor = "val_loss" if validating else "loss"
         scheduler = scheduler_from_hp(
-            hp,
-            int(kwargs.get("epochs", 1)),
-            None,
-            None if board is None else str(board.log_dir),
-            monitor,
-            self.space,
+            hp, int(kwargs.get("epochs", 1)), None, log_dir, monitor, self.space
         )
-        optimizer = _optimizer.checked_optimizer(model, "ScheduleHyperModel")
-        if not isinstance(optimizer._learning_rate, keras.Variable):
+        optimizer = _keras_private.checked_optimizer(model, "ScheduleHyperModel")
+        held = _keras_private.held_rate(optimizer)
+        if not _keras_private.holds_variable(optimizer):
             raise TypeError(
                 "ScheduleHyperModel sets the learning rate itself: compile the model with a "
-                f"float learning_rate. Received: learning_rate={optimizer._learning_rate!r}"
+                f"float learning_rate. Received: learning_rate={held!r}"
             )
-        optimizer._learning_rate.assign(float(hp.get("learning_rate")))
+        held.assign(float(hp.get(HP_LEARNING_RATE)))
         kwargs["callbacks"] = [*callbacks, scheduler]
         if isinstance(self.hypermodel, kt.HyperModel):
             return self.hypermodel.fit(hp, model, *args, **kwargs)
         return model.fit(*args, **kwargs)
 
 
-def _own_trial_run(board: keras.callbacks.TensorBoard, callbacks: list, hp: Any) -> None:
+def _own_trial_run(board: keras.callbacks.TensorBoard, callbacks: list) -> None:
     """On JAX/torch keras-tuner gives trials no run of their own and writes no HParams: do
     what it does on TensorFlow (`<log_dir>/<trial_id>/execution<n>` and session data)."""
-    trial = next((c.trial for c in callbacks if hasattr(c, "trial") and hasattr(c, "tuner")), None)
-    if trial is None:
+    moved = _trial.trial_log_dir(board)  # None on TensorFlow: keras-tuner moved it
+    found = _trial.running_trial(board)
+    if moved is None or found is None:
         return
-    trial_dir = os.path.join(str(board.log_dir), str(trial.trial_id))
-    execution = 0
-    while os.path.exists(os.path.join(trial_dir, f"execution{execution}")):
-        execution += 1
-    board.log_dir = os.path.join(trial_dir, f"execution{execution}")
-    callbacks.append(_HParamsSession(board.log_dir, trial.trial_id, dict(hp.values)))
+    board.log_dir = moved
+    trial = found[1]
+    callbacks.append(_HParamsSession(moved, str(trial.trial_id), _trial.trial_hparams(trial)))
 
 
 class _HParamsSession(keras.callbacks.Callback):
@@ -475,18 +548,7 @@ class _HParamsSession(keras.callbacks.Callback):
         self.log_dir, self.trial_id, self.values = log_dir, trial_id, values
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        from tensorboard.plugins.hparams import summary_v2
-
-        values = {k: v for k, v in self.values.items() if isinstance(v, (bool, int, float, str))}
-        writer = EventWriter(self.log_dir)
-        writer.write_summary(
-            summary_v2.hparams_pb(values, trial_id=self.trial_id, start_time_secs=int(time.time()))
-        )
-        writer.close()
+        _trial.write_hparams_start(self.log_dir, self.trial_id, self.values)
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        from tensorboard.plugins.hparams import api_pb2, summary
-
-        writer = EventWriter(self.log_dir)
-        writer.write_summary(summary.session_end_pb(api_pb2.STATUS_SUCCESS))
-        writer.close()
+        _trial.write_hparams_end(self.log_dir)

@@ -73,8 +73,7 @@ def test_chief_and_two_workers(tmp_path):
         want = expected_rates(values, steps, 2)
         if want is not None:
             np.testing.assert_allclose(
-                rates, want, rtol=4 * 2.0**-23, atol=8 * 2.0**-23 * values["learning_rate"]
+                rates, want, rtol=4 * 2.0**-23, atol=8 * 2.0**-23 * values["lr_tb/learning_rate"]
             )
-        assert (
-            session_hparams(str(trial_run / "execution0"))["lr_schedule"] == (values["lr_schedule"])
-        )
+        hparams = session_hparams(str(trial_run / "execution0"))
+        assert hparams["lr_tb/schedule"] == values["lr_tb/schedule"]

@@ -10,6 +10,7 @@ from lr_tb.callbacks.schedulers import (
     ExponentialDecayScheduler,
     WarmupCosineDecayScheduler,
 )
+from lr_tb.callbacks.tensorboard import TensorBoard
 
 __all__ = [
     "CosineRestartsScheduler",
@@ -18,5 +19,6 @@ __all__ = [
     "LearningRateLogger",
     "ReduceLROnPlateau",
     "ScheduleCallback",
+    "TensorBoard",
     "WarmupCosineDecayScheduler",
 ]

@@ -1,0 +1,119 @@
+"""`keras.callbacks.TensorBoard` that also writes the learning rate of every step."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import keras
+
+from lr_tb import _trial
+from lr_tb.callbacks.logger import LearningRateLogger
+
+
+class TensorBoard(keras.callbacks.TensorBoard):
+    """Keras' TensorBoard callback, plus the rate the optimizer applied at every step.
+
+    A drop-in for `keras.callbacks.TensorBoard` (same arguments, same runs): beside Keras'
+    `epoch_loss` and friends in `<log_dir>/train`, an internal `lr_tb.LearningRateLogger`
+    writes scalar `learning_rate` there, one point per optimizer step (0-based, on the
+    absolute axis: a fit with `initial_epoch > 0` goes on at `initial_epoch *
+    steps_per_epoch`). It logs whatever rate the optimizer applies: a float, a Keras or lr_tb
+    schedule, or the schedule an lr_tb scheduler applies (give that scheduler no `log_dir`,
+    or the rate is written twice).
+
+    In a keras-tuner search it is moved like Keras' own (its class is named `TensorBoard`):
+    each trial execution writes to `<log_dir>/<trial_id>/execution<n>`. On JAX and torch,
+    where keras-tuner moves nothing and writes no HParams, it moves itself the same way and
+    writes the trial's HParams session data.
+
+    Args:
+        log_dir, *args, **kwargs: as for `keras.callbacks.TensorBoard`.
+
+    Attributes:
+        learning_rates, steps: the last fit's logged rates and their steps, as for
+            `lr_tb.LearningRateLogger` (empty before the first fit).
+
+    Raises:
+        TypeError: `log_dir` is not a string path.
+
+    Example:
+        >>> model.fit(x, y, epochs=3, callbacks=[lr_tb.TensorBoard("runs/a")])
+        >>> tuner.search(x, y, epochs=3, callbacks=[lr_tb.TensorBoard("runs/search")])
+    """
+
+    def __init__(self, log_dir: str | os.PathLike = "logs", *args: Any, **kwargs: Any) -> None:
+        if isinstance(log_dir, bool) or not isinstance(log_dir, (str, os.PathLike)):
+            raise TypeError(
+                f"Argument `log_dir` must be a string path. Received: log_dir={log_dir!r}"
+            )
+        super().__init__(os.fspath(log_dir), *args, **kwargs)
+        self._rate_logger: LearningRateLogger | None = None
+        self._fitting = False
+        self._trial_hparams: tuple[str, dict[str, Any]] | None = None
+
+    @property
+    def learning_rates(self) -> list[float]:
+        return [] if self._rate_logger is None else self._rate_logger.learning_rates
+
+    @property
+    def steps(self) -> list[int]:
+        return [] if self._rate_logger is None else self._rate_logger.steps
+
+    def set_model(self, model: keras.Model) -> None:
+        # Keras' TensorBoard fixes its run directories here: take the trial's run first.
+        moved = _trial.trial_log_dir(self)
+        self._trial_hparams = None
+        if moved is not None:
+            self.log_dir = moved
+            found = _trial.running_trial(self)
+            if found is not None:
+                _, trial, _ = found
+                self._trial_hparams = (str(trial.trial_id), _trial.trial_hparams(trial))
+        super().set_model(model)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        super().on_train_begin(logs)
+        if self._trial_hparams is not None:
+            _trial.write_hparams_start(self.log_dir, *self._trial_hparams)
+        self._rate_logger = LearningRateLogger(self.log_dir)
+        self._rate_logger.set_params(self.params)
+        self._rate_logger.set_model(self.model)
+        self._rate_logger.on_train_begin(logs)
+        self._fitting = True
+
+    # Every other hook of a fit goes to Keras' TensorBoard, then to the rate logger.
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_begin(epoch, logs)
+        self._rate_logger.on_epoch_begin(epoch, logs)
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        super().on_train_batch_begin(batch, logs)
+        self._rate_logger.on_train_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        super().on_train_batch_end(batch, logs)
+        self._rate_logger.on_train_batch_end(batch, logs)
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        super().on_test_begin(logs)
+        if self._fitting:  # not for a model.evaluate of its own
+            self._rate_logger.on_test_begin(logs)
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        super().on_test_end(logs)
+        if self._fitting:
+            self._rate_logger.on_test_end(logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._rate_logger.on_epoch_end(epoch, logs)
+        super().on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self._fitting = False
+        try:
+            self._rate_logger.on_train_end(logs)
+        finally:
+            super().on_train_end(logs)
+        if self._trial_hparams is not None:
+            _trial.write_hparams_end(self.log_dir)
