@@ -367,24 +367,6 @@ def test_plateau_direction_is_lr_tbs_auto_rule():
 
 
 # -- lr_tb callbacks passed to search() yourself ---------------------------------------------
-@pytest.fixture
-def trial_runs(monkeypatch):
-    """LearningRateCallback.on_train_begin takes `lr_tb._trial.trial_log_dir(self)` as its
-    log_dir, for a base.py that does not call it yet. Redundant (and harmless: the function
-    is idempotent) once base.py does: then delete this fixture."""
-    from lr_tb import _trial
-
-    original = lr_tb.LearningRateCallback.on_train_begin
-
-    def on_train_begin(self, logs=None):
-        moved = _trial.trial_log_dir(self)
-        if moved is not None:
-            self.log_dir = moved
-        original(self, logs)
-
-    monkeypatch.setattr(lr_tb.LearningRateCallback, "on_train_begin", on_train_begin)
-
-
 def keras_steps(run_dir, tag="epoch_loss"):
     """The steps of a scalar Keras wrote with tf.summary (stored as tensors)."""
     acc = EventAccumulator(run_dir, size_guidance={"tensors": 0})
@@ -448,7 +430,7 @@ def check_trial_runs(tuner, plain, board, min_trials):
 
 
 @pytest.mark.backends
-def test_callbacks_passed_to_search_write_to_each_trials_run(tmp_path, trial_runs):
+def test_callbacks_passed_to_search_write_to_each_trials_run(tmp_path):
     tuner = kt.RandomSearch(
         build_units, objective="val_accuracy", max_trials=3, seed=1, directory=str(tmp_path)
     )
@@ -459,7 +441,7 @@ def test_callbacks_passed_to_search_write_to_each_trials_run(tmp_path, trial_run
         assert hparams["units"] == trial.hyperparameters.values["units"]
 
 
-def test_callbacks_passed_to_hyperband_keep_the_absolute_axis(tmp_path, trial_runs):
+def test_callbacks_passed_to_hyperband_keep_the_absolute_axis(tmp_path):
     tuner = kt.Hyperband(
         build_units,
         objective="val_accuracy",
