@@ -3,30 +3,69 @@
 Schedules (`lr_tb.schedules`) are pure functions of the optimizer step. Callbacks apply
 them inside the compiled train step and write every step's rate to TensorBoard, in the same
 run as `keras.callbacks.TensorBoard`'s curves.
+
+`import lr_tb` itself imports only the standard library: each name below is imported on first
+use, so `lr-tb --help` answers without loading Keras and its backend. When Keras is already
+imported (`import keras, lr_tb`), the schedules and callbacks are imported at once, which
+costs little then and registers their serialization names for `keras.saving.load_model`.
 """
 
-from lr_tb import callbacks, event_writer, schedules
-from lr_tb.callbacks import (
-    CosineRestartsScheduler,
-    ExponentialDecayScheduler,
-    LearningRateCallback,
-    LearningRateLogger,
-    ReduceLROnPlateau,
-    ScheduleCallback,
-    WarmupCosineDecayScheduler,
-)
-from lr_tb.schedules import CosineRestarts, ExponentialDecay, WarmupCosineDecay
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# Each public name and the module it comes from, imported on first use (PEP 562).
+_NAMES = {
+    "CosineRestartsScheduler": "lr_tb.callbacks",
+    "ExponentialDecayScheduler": "lr_tb.callbacks",
+    "LearningRateCallback": "lr_tb.callbacks",
+    "LearningRateLogger": "lr_tb.callbacks",
+    "ReduceLROnPlateau": "lr_tb.callbacks",
+    "ScheduleCallback": "lr_tb.callbacks",
+    "TensorBoard": "lr_tb.callbacks",
+    "WarmupCosineDecayScheduler": "lr_tb.callbacks",
+    "CosineRestarts": "lr_tb.schedules",
+    "ExponentialDecay": "lr_tb.schedules",
+    "WarmupCosineDecay": "lr_tb.schedules",
+}
+# `lr_tb.tuner` imports keras-tuner: only when it is used.
+_SUBMODULES = ("callbacks", "event_writer", "schedules", "tuner")
 
-def __getattr__(name: str):
-    # `lr_tb.tuner` imports keras-tuner: only when it is used.
-    if name == "tuner":
-        import importlib
 
-        return importlib.import_module("lr_tb.tuner")
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"lr_tb.{name}")
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'lr_tb' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:
+    from lr_tb import callbacks, event_writer, schedules, tuner
+    from lr_tb.callbacks import (
+        CosineRestartsScheduler,
+        ExponentialDecayScheduler,
+        LearningRateCallback,
+        LearningRateLogger,
+        ReduceLROnPlateau,
+        ScheduleCallback,
+        TensorBoard,
+        WarmupCosineDecayScheduler,
+    )
+    from lr_tb.schedules import CosineRestarts, ExponentialDecay, WarmupCosineDecay
+
+if "keras" in sys.modules:
+    from lr_tb import callbacks, schedules  # noqa: F401  (see the module docstring)
 
 
 __all__ = [
@@ -38,6 +77,7 @@ __all__ = [
     "LearningRateLogger",
     "ReduceLROnPlateau",
     "ScheduleCallback",
+    "TensorBoard",
     "WarmupCosineDecay",
     "WarmupCosineDecayScheduler",
     "callbacks",

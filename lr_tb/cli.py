@@ -4,19 +4,80 @@
     lr-tb preview warmup_cosine --warmup_steps 100 --steps 1000 --logdir runs [--png lr.png]
     lr-tb preview --list
 
-Bad arguments print one line naming what was wrong and exit with status 2.
+Bad arguments, bad paths included, print one line naming what was wrong and exit with
+status 2.
+
+Parsing, `--help` and `--list` import neither Keras nor its backend (the schedules' arguments
+are the table `SCHEDULES` below), so they answer at once. TensorFlow's C++ log lines are
+silenced unless `TF_CPP_MIN_LOG_LEVEL` is set to a level below 3.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import inspect
 import os
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-# Defaults a preview fills in when not given: the article's settings.
+from lr_tb import _fs  # the standard library only
+
+REQUIRED = inspect.Parameter.empty
+
+# Each schedule's class, the first line of its docstring and its constructor's arguments
+# (name, annotation, default), written out so that parsing, `--help` and `--list` need no
+# Keras. tests/test_cli.py checks this table against the classes themselves.
+SCHEDULES: dict[str, tuple[str, str, tuple[tuple[str, str, object], ...]]] = {
+    "constant": (
+        "Constant",
+        "The same rate at every step.",
+        (("learning_rate", "float", REQUIRED),),
+    ),
+    "cosine_restarts": (
+        "CosineRestarts",
+        "Cycles of linear warmup, hold and cosine decay, each restarting at the (scaled) peak.",
+        (
+            ("learning_rate_base", "float", REQUIRED),
+            ("total_steps", "int", REQUIRED),
+            ("restarts", "Sequence[float] | None", None),
+            ("first_cycle_steps", "int | None", None),
+            ("t_mul", "float", 1.0),
+            ("m_mul", "float", 1.0),
+            ("warmup_learning_rate", "float", 0.0),
+            ("warmup_fraction", "float", 0.0),
+            ("hold_fraction", "float", 0.0),
+            ("min_learning_rate", "float", 0.0),
+        ),
+    ),
+    "exponential": (
+        "ExponentialDecay",
+        "Exponential decay by whole epochs, never below a floor.",
+        (
+            ("learning_rate_base", "float", REQUIRED),
+            ("decay_rate", "float", REQUIRED),
+            ("steps_per_epoch", "int", 1),
+            ("min_learning_rate", "float", 0.0),
+        ),
+    ),
+    "warmup_cosine": (
+        "WarmupCosineDecay",
+        "Linear warmup, a hold at the peak, then cosine annealing down to a floor.",
+        (
+            ("learning_rate_base", "float", REQUIRED),
+            ("total_steps", "int", REQUIRED),
+            ("warmup_learning_rate", "float", 0.0),
+            ("warmup_steps", "int", 0),
+            ("hold_steps", "int", 0),
+            ("min_learning_rate", "float", 0.0),
+        ),
+    ),
+}
+
+# Defaults a preview fills in where the schedule has none: the article's settings.
 ARTICLE_DEFAULTS = {
     "learning_rate": 1e-3,
     "learning_rate_base": 1e-3,
@@ -48,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--quick",
         action="store_true",
-        help="600 offline digits, 4 epochs: well under a minute on 2 CPU cores",
+        help="600 of scikit-learn's bundled digits (no download), 4 epochs: well under a "
+        "minute on 2 CPU cores",
     )
     demo.add_argument(
         "--data",
@@ -93,7 +155,9 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--steps", type=int, default=None, help="steps to compute (required)")
     preview.add_argument("--logdir", default=None, help="TensorBoard log directory")
     preview.add_argument("--run", default=None, help="run name (default: the schedule's name)")
-    preview.add_argument("--png", default=None, help="also save a matplotlib figure here")
+    preview.add_argument(
+        "--png", default=None, help="also save a matplotlib figure here (needs matplotlib)"
+    )
     preview.add_argument(
         "--max-points",
         type=int,
@@ -113,6 +177,116 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# -- TensorFlow's noise -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _quiet_backend_import() -> Iterator[None]:
+    """Import Keras (and so its backend) without TensorFlow's C++ log lines.
+
+    `TF_CPP_MIN_LOG_LEVEL` defaults to 3 (fatal errors only); a level the user set is kept.
+    At level 3 the process's stderr (file descriptor 2) also goes to /dev/null during the
+    import, because TensorFlow >= 2.19 prints some lines then before it reads the level. A
+    failing import still raises, and its traceback is printed once stderr is back."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ["TF_CPP_MIN_LOG_LEVEL"] != "3" or "keras" in sys.modules:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _import_keras(prog: str) -> None:
+    """Import Keras quietly; a backend that is not installed is one line, naming it."""
+    try:
+        with _quiet_backend_import():
+            import keras  # noqa: F401
+    except ImportError as error:
+        raise UsageError(
+            f"{prog}: Keras could not load its backend ({error}): pip install "
+            "'lr_tb[tensorflow]', or another backend and KERAS_BACKEND=jax or torch"
+        ) from None
+
+
+# -- paths ----------------------------------------------------------------------------------
+
+
+def _check_not_under_a_file(prog: str, flag: str, path: str) -> None:
+    ancestor = os.path.dirname(os.path.normpath(path))
+    while ancestor and not os.path.exists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if ancestor and not os.path.isdir(ancestor):
+        raise UsageError(f"{prog}: argument {flag}: {path!r} is under {ancestor!r}, a file")
+
+
+def _check_dir(prog: str, flag: str, path: str) -> None:
+    """Make sure `path` is a directory a file can be written in, creating it if needed;
+    else a `UsageError` naming `flag`. A URL is left to the writer."""
+    if _fs.is_remote(path):  # gs://bucket/runs: left to the writer
+        return
+    if not path:
+        raise UsageError(f"{prog}: argument {flag}: must not be empty")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"{prog}: argument {flag}: {path!r} is a file, not a directory")
+    _check_not_under_a_file(prog, flag, path)
+    try:
+        os.makedirs(path, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=path, prefix=".lr_tb_probe")
+        os.close(handle)
+        os.remove(probe)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise UsageError(f"{prog}: argument {flag}: cannot write in {path!r}: {reason}") from None
+
+
+def _check_run_dirs(prog: str, logdir: str, runs: Sequence[str]) -> None:
+    """Each run directory to be written under `logdir` must not be a file."""
+    if _fs.is_remote(logdir):
+        return
+    for run in runs:
+        for path in (os.path.join(logdir, run), os.path.join(logdir, run, "train")):
+            if os.path.exists(path) and not os.path.isdir(path):
+                raise UsageError(
+                    f"{prog}: argument --logdir: {path!r} is a file; the run's directory goes there"
+                )
+
+
+def _check_png(path: str) -> None:
+    prog = "lr-tb preview"
+    if _fs.is_remote(path):
+        raise UsageError(f"{prog}: argument --png: must be a local file, got {path!r}")
+    if os.path.isdir(path) or path.endswith(("/", os.sep)):
+        raise UsageError(f"{prog}: argument --png: {path!r} is a directory, not a file name")
+    try:
+        import matplotlib
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise UsageError(
+            f"{prog}: argument --png needs matplotlib: pip install matplotlib"
+        ) from None
+    extension = os.path.splitext(path)[1][1:].lower()
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if extension and extension not in formats:
+        raise UsageError(
+            f"{prog}: argument --png: matplotlib {matplotlib.__version__} cannot write "
+            f".{extension} files; it writes " + ", ".join(f".{f}" for f in sorted(formats))
+        )
+    _check_not_under_a_file(prog, "--png", path)
+    _check_dir(prog, "--png", os.path.dirname(path) or ".")
+
+
+# -- preview --------------------------------------------------------------------------------
+
+
 def _convert(name: str, annotation: str, text: str) -> object:
     try:
         if "Sequence" in annotation or "list" in annotation:
@@ -126,10 +300,35 @@ def _convert(name: str, annotation: str, text: str) -> object:
         ) from None
 
 
-def _schedule_kwargs(name: str, extra: list[str], steps: int) -> dict[str, object]:
-    from lr_tb import preview
+def _show(value: object) -> str:
+    """A value as it is typed on the command line."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(f"{item:g}" for item in value)
+    return "none" if value is None else f"{value!r}"
 
-    params = {p: (ann, default) for p, ann, default in preview.parameters(name)}
+
+def preview_defaults(name: str) -> dict[str, str]:
+    """What a preview of `name` uses for each argument not given, as `--list` shows it."""
+    shown = {}
+    for param, _, default in SCHEDULES[name][2]:
+        if param == "total_steps":
+            shown[param] = "default --steps"
+        elif default is REQUIRED and param in ARTICLE_DEFAULTS:
+            shown[param] = f"default {_show(ARTICLE_DEFAULTS[param])}, the article's"
+        elif default is REQUIRED:
+            shown[param] = "required"
+        else:
+            shown[param] = f"default {_show(default)}"
+    if name == "cosine_restarts":
+        shown["restarts"] = (
+            f"default {_show(ARTICLE_RESTARTS)}, the article's, unless --first_cycle_steps is given"
+        )
+        shown["first_cycle_steps"] = "default none: cycles from --restarts"
+    return shown
+
+
+def _schedule_kwargs(name: str, extra: list[str], steps: int) -> dict[str, object]:
+    params = {p: (ann, default) for p, ann, default in SCHEDULES[name][2]}
     kwargs: dict[str, object] = {}
     i = 0
     while i < len(extra):
@@ -153,7 +352,7 @@ def _schedule_kwargs(name: str, extra: list[str], steps: int) -> dict[str, objec
     if "total_steps" in params and "total_steps" not in kwargs:
         kwargs["total_steps"] = steps
     for key, value in ARTICLE_DEFAULTS.items():
-        if key in params and params[key][1] is inspect.Parameter.empty:
+        if key in params and params[key][1] is REQUIRED:
             kwargs.setdefault(key, value)
     if name == "cosine_restarts" and "restarts" not in kwargs and "first_cycle_steps" not in kwargs:
         kwargs["restarts"] = list(ARTICLE_RESTARTS)
@@ -161,35 +360,22 @@ def _schedule_kwargs(name: str, extra: list[str], steps: int) -> dict[str, objec
 
 
 def _list() -> None:
-    from lr_tb import preview
-    from lr_tb.schedules import registry
-
-    for name in registry.names():
-        cls = registry.schedule_class(name)
-        summary = (cls.__doc__ or "").strip().splitlines()[0]
-        print(f"{name}: {cls.__name__} - {summary}")
-        for param, annotation, default in preview.parameters(name):
-            shown = "required" if default is inspect.Parameter.empty else f"default {default!r}"
-            if param in ARTICLE_DEFAULTS and default is inspect.Parameter.empty:
-                shown = f"preview default {ARTICLE_DEFAULTS[param]!r}"
-            if param == "total_steps":
-                shown = "preview default --steps"
-            print(f"    --{param} ({annotation}; {shown})")
+    for name, (cls, summary, params) in SCHEDULES.items():
+        print(f"{name}: {cls} - {summary}")
+        shown = preview_defaults(name)
+        for param, annotation, _ in params:
+            print(f"    --{param} ({annotation}; {shown[param]})")
 
 
 def _preview(args: argparse.Namespace, extra: list[str]) -> int:
     if args.list:
         _list()
         return 0
-    from lr_tb import preview
-    from lr_tb.schedules import registry
-
     if args.schedule is None:
         raise UsageError("lr-tb preview: give a schedule name (see lr-tb preview --list)")
-    if args.schedule not in registry.names():
+    if args.schedule not in SCHEDULES:
         raise UsageError(
-            f"lr-tb preview: unknown schedule {args.schedule!r}; valid: "
-            + ", ".join(registry.names())
+            f"lr-tb preview: unknown schedule {args.schedule!r}; valid: " + ", ".join(SCHEDULES)
         )
     if args.max_points and args.max_points < 2:
         raise UsageError(f"lr-tb preview: --max-points must be 0 or >= 2, got {args.max_points}")
@@ -198,8 +384,21 @@ def _preview(args: argparse.Namespace, extra: list[str]) -> int:
     if args.logdir is None and args.png is None:
         raise UsageError("lr-tb preview: give --logdir (TensorBoard) and/or --png")
     kwargs = _schedule_kwargs(args.schedule, extra, args.steps)
+    run = args.run or args.schedule
+    _import_keras("lr-tb preview")
+    from lr_tb import preview
+    from lr_tb.schedules import registry
+
     try:
         schedule = registry.get(args.schedule, **kwargs)
+    except (TypeError, ValueError) as error:
+        raise UsageError(f"lr-tb preview: {error}") from None
+    if args.png is not None:
+        _check_png(args.png)
+    if args.logdir is not None:
+        _check_dir("lr-tb preview", "--logdir", args.logdir)
+        _check_run_dirs("lr-tb preview", args.logdir, [run])
+    try:
         start = time.perf_counter()
         full = preview.curve(schedule, args.steps)
         computed = time.perf_counter() - start
@@ -212,24 +411,40 @@ def _preview(args: argparse.Namespace, extra: list[str]) -> int:
         f"kept; the line through them is within {points.max_error:.3g} of every step's rate"
     )
     if args.logdir is not None:
-        run_dir = os.path.join(args.logdir, args.run or args.schedule, "train")
-        path = preview.write(points, run_dir)
-        print(f"wrote {path} ({os.path.getsize(path) / 1e3:.1f} kB)")
+        run_dir = os.path.join(args.logdir, run, "train")
+        try:
+            path = preview.write(points, run_dir)
+        except OSError as error:
+            raise UsageError(
+                f"lr-tb preview: argument --logdir: cannot write in {run_dir!r}: "
+                f"{error.strerror or error}"
+            ) from None
+        size = f" ({os.path.getsize(path) / 1e3:.1f} kB)" if os.path.exists(path) else ""
+        print(f"wrote {path}{size}")
         print(f"See it:\n  tensorboard --logdir {args.logdir}")
     if args.png is not None:
-        preview.save_png(
-            full if full.steps.size <= 200_000 else points, args.png, preview.title(schedule)
-        )
+        try:
+            preview.save_png(
+                full if full.steps.size <= 200_000 else points, args.png, preview.title(schedule)
+            )
+        except OSError as error:
+            raise UsageError(
+                f"lr-tb preview: argument --png: cannot write {args.png!r}: "
+                f"{error.strerror or error}"
+            ) from None
         print(f"wrote {args.png}")
     return 0
+
+
+# -- demo -----------------------------------------------------------------------------------
+
+RUNS = ("plateau", "exponential", "warmup_cosine", "cosine_restarts")  # = lr_tb.article.RUNS
 
 
 def _demo(args: argparse.Namespace, extra: list[str]) -> int:
     if extra:
         raise UsageError(f"lr-tb demo: unrecognized arguments: {' '.join(extra)}")
-    from lr_tb import article
-
-    setting = article.Setting.quick() if args.quick else article.Setting()
+    settings = {}
     for field in ("epochs", "batch_size", "samples"):
         value = getattr(args, field)
         if value is not None:
@@ -237,16 +452,27 @@ def _demo(args: argparse.Namespace, extra: list[str]) -> int:
                 raise UsageError(
                     f"lr-tb demo: --{field.replace('_', '-')} must be >= 1, got {value}"
                 )
-            setattr(setting, field, value)
-    runs = article.RUNS
+            settings[field] = value
+    runs = RUNS
     if args.runs:
         runs = tuple(r.strip() for r in args.runs.split(",") if r.strip())
-        unknown = [r for r in runs if r not in article.RUNS]
+        unknown = [r for r in runs if r not in RUNS]
         if unknown:
-            raise UsageError(
-                f"lr-tb demo: unknown run(s) {unknown}; valid: " + ", ".join(article.RUNS)
-            )
+            raise UsageError(f"lr-tb demo: unknown run(s) {unknown}; valid: " + ", ".join(RUNS))
+    _check_dir("lr-tb demo", "--logdir", args.logdir)
+    _check_run_dirs("lr-tb demo", args.logdir, runs)
     data = args.data or ("digits" if args.quick else "auto")
+    if data == "digits" and importlib.util.find_spec("sklearn") is None:
+        raise UsageError(
+            "lr-tb demo: the offline digits (--quick, --data digits) need scikit-learn: "
+            "pip install 'lr_tb[demo]'"
+        )
+    _import_keras("lr-tb demo")
+    from lr_tb import article
+
+    setting = article.Setting.quick() if args.quick else article.Setting()
+    for field, value in settings.items():
+        setattr(setting, field, value)
     results = article.run(
         args.logdir, setting, data=data, runs=runs, verbose=args.verbose, keep=args.keep
     )

@@ -1,5 +1,6 @@
 """`lr-tb`: --help, --list, preview, and one-line errors with exit status 2."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -161,3 +162,217 @@ def test_preview_article_defaults(tmp_path, capsys):
     assert "restarts=[0.05, 0.15, 0.3, 0.5]" in capsys.readouterr().out
     steps, _ = read_scalars(str(tmp_path / "restarts" / "train"))
     assert {49, 50, 149, 150, 299, 300, 499, 500} <= set(steps)
+
+
+# -- --help and --list answer without Keras -----------------------------------------------
+
+HEAVY = {"keras", "tensorflow", "jax", "torch", "tensorboard", "keras_tuner"}
+PROBE = """
+import sys
+from lr_tb import cli
+try:
+    code = cli.main(sys.argv[1:])
+except SystemExit as exit:  # argparse's --help
+    code = exit.code
+print("imported:", sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[0].split(","))))
+"""
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["demo", "--help"], ["preview", "--help"], ["preview", "--list"]]
+)
+def test_help_and_list_import_no_keras(args):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.replace("sys.argv[0]", repr(",".join(HEAVY))), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("imported: []"), result.stdout[-500:]
+    assert result.stderr == ""
+
+
+def test_the_static_table_is_the_schedules_signatures():
+    """`cli.SCHEDULES` (what --list shows and preview parses, without Keras) is each class's
+    real name, docstring summary and constructor arguments."""
+    from lr_tb import preview
+    from lr_tb.schedules import registry
+
+    assert sorted(cli.SCHEDULES) == registry.names()
+    for name, (cls_name, summary, params) in cli.SCHEDULES.items():
+        cls = registry.schedule_class(name)
+        assert cls.__name__ == cls_name
+        assert (cls.__doc__ or "").strip().splitlines()[0] == summary
+        assert list(params) == preview.parameters(name), name
+
+
+def test_cli_runs_are_the_articles():
+    from lr_tb import article
+
+    assert cli.RUNS == article.RUNS
+
+
+def _shown_defaults(out):
+    """{(schedule, argument): the default --list shows} from --list's output."""
+    shown, schedule = {}, None
+    for line in out.splitlines():
+        if not line.startswith(" "):
+            schedule = line.split(":")[0]
+            continue
+        param, _, rest = line.strip().partition(" (")
+        value = rest.removesuffix(")").split("; ", 1)[1]
+        if value.startswith("default "):
+            shown[schedule, param[2:]] = value[len("default ") :].split(", ")[0].split(":")[0]
+    return shown
+
+
+def test_list_shows_the_defaults_a_preview_uses(capsys):
+    """Each default --list shows is the value the preview's schedule gets (issue 10.4: it
+    showed `--restarts (default None)` while the preview used the article's restarts)."""
+    from lr_tb.schedules import registry
+
+    assert cli.main(["preview", "--list"]) == 0
+    shown = _shown_defaults(capsys.readouterr().out)
+    assert shown["cosine_restarts", "restarts"] == "0.05,0.15,0.3,0.5"
+    assert len(shown) == sum(len(params) for _, _, params in cli.SCHEDULES.values())
+    for name in cli.SCHEDULES:
+        config = registry.get(name, **cli._schedule_kwargs(name, [], 123)).get_config()
+        for (schedule, param), text in shown.items():
+            if schedule != name:
+                continue
+            used = config[param]
+            if text == "--steps":
+                assert used == 123
+            elif text == "none":
+                assert used is None, (name, param)
+            elif "," in text:
+                assert used == pytest.approx([float(v) for v in text.split(",")]), (name, param)
+            else:
+                assert used == pytest.approx(float(text)), (name, param)
+
+
+# -- TensorFlow's log lines -----------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("tensorflow") is None, reason="TensorFlow is not installed"
+)
+def test_tensorflow_logs_are_quiet_unless_asked_for(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["KERAS_BACKEND"] = "tensorflow"
+    argv = ["preview", "exponential", "--steps", "10", "--logdir", str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, "-m", "lr_tb.cli", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0 and result.stderr == "", result.stderr[-2000:]
+    # A level the user set is left as it is, for TensorFlow to read.
+    script = "import os, sys; from lr_tb import cli; cli.main(sys.argv[1:]); "
+    script += "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    result = subprocess.run(
+        [sys.executable, "-c", script, *argv],
+        capture_output=True,
+        text=True,
+        env=dict(env, TF_CPP_MIN_LOG_LEVEL="1"),
+        timeout=120,
+    )
+    assert result.returncode == 0 and result.stdout.splitlines()[-1] == "1", result.stderr
+
+
+# -- bad paths: one line naming the argument, status 2 --------------------------------------
+
+
+def _unwritable_dir(tmp_path):
+    """An existing directory this process cannot create files in."""
+    locked = tmp_path / "locked"
+    locked.mkdir(exist_ok=True)
+    locked.chmod(0o500)
+    try:
+        (locked / "probe").touch()
+    except OSError:
+        return str(locked)  # not root: permissions hold
+    (locked / "probe").unlink()
+    if os.path.isdir("/proc"):
+        return "/proc"  # root: the permissions don't hold, but nobody creates files in /proc
+    pytest.skip("no directory here that this process cannot write in")
+
+
+@pytest.mark.parametrize("command", ["preview", "demo"])
+@pytest.mark.parametrize("problem", ["a file", "under a file", "not writable", "under it", ""])
+def test_logdir_problems(command, problem, tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    logdir, expected = {
+        "a file": (lambda: str(afile), "is a file, not a directory"),
+        "under a file": (lambda: str(afile / "sub" / "runs"), f"is under {str(afile)!r}, a file"),
+        "not writable": (lambda: _unwritable_dir(tmp_path), "cannot write in"),
+        "under it": (lambda: os.path.join(_unwritable_dir(tmp_path), "runs"), "cannot write in"),
+        "": (lambda: "", "must not be empty"),
+    }[problem]
+    logdir = logdir()
+    if command == "preview":
+        argv = ["preview", "exponential", "--steps", "10", "--logdir", logdir]
+    else:
+        argv = ["demo", "--quick", "--logdir", logdir]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"lr-tb {command}: argument --logdir: ") and expected in err, err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", ["preview", "demo"])
+def test_a_file_where_a_run_directory_goes(command, tmp_path, capsys):
+    (tmp_path / "exponential").write_text("")
+    if command == "preview":
+        argv = ["preview", "exponential", "--steps", "10", "--logdir", str(tmp_path)]
+    else:
+        argv = ["demo", "--quick", "--runs", "exponential", "--logdir", str(tmp_path)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "argument --logdir: " in err and "exponential' is a file" in err, err
+
+
+@pytest.mark.parametrize(
+    "png, expected",
+    [
+        ("{tmp}", "is a directory, not a file name"),
+        ("{tmp}/afile/lr.png", "is under"),
+        ("{tmp}/afile/more/lr.png", "is under"),
+        ("{tmp}/lr.notaformat", "cannot write .notaformat files"),
+        ("gs://bucket/lr.png", "must be a local file"),
+    ],
+)
+def test_png_problems(png, expected, tmp_path, capsys):
+    (tmp_path / "afile").write_text("")
+    png = png.format(tmp=tmp_path)
+    assert cli.main(["preview", "exponential", "--steps", "10", "--png", png]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lr-tb preview: argument --png") and expected in err, err
+    assert err.count("\n") == 1
+
+
+def test_png_into_a_missing_directory_makes_it(tmp_path, capsys):
+    png = tmp_path / "new" / "dir" / "lr.png"
+    assert cli.main(["preview", "exponential", "--steps", "10", "--png", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_path_problem_from_the_command_line_has_no_traceback(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for args in (
+        ["demo", "--logdir", str(afile)],
+        ["preview", "constant", "--steps", "5", "--logdir", str(afile)],
+    ):
+        result = run(*args)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip().splitlines() == [
+            f"lr-tb {args[0]}: argument --logdir: {str(afile)!r} is a file, not a directory"
+        ]
