@@ -1,0 +1,158 @@
+"""Every shell command the README shows is run here, as a reader would type it, in a fresh
+directory: the `lr-tb` ones and `python examples/...` (issue 10: the README's `--png` example
+failed after the README's install).
+
+The README's two install commands: the test command is `.ci/run`'s, word for word (CI runs
+it), and the demo's install brings what these commands need (checked against pyproject.toml;
+the demo after it is run here). `tensorboard --logdir ...` is served and read back by
+tests/test_tensorboard_server.py.
+"""
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import read_scalars
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+    README = f.read()
+BIN = os.path.dirname(sys.executable)
+
+# The full demo (10 epochs, all the data) takes minutes: run as shown plus this.
+SMALL_DEMO = ["--epochs", "1", "--samples", "62", "--runs", "plateau", "--data", "digits"]
+RUNS = ["plateau", "exponential", "warmup_cosine", "cosine_restarts"]
+
+
+def _bash_blocks():
+    return re.findall(r"```bash\n(.*?)```", README, re.S)
+
+
+def readme_commands():
+    """The shell commands the README shows: each `&&` part of its bash blocks, and each
+    inline code span that starts like a command."""
+    commands = []
+    for block in _bash_blocks():
+        for line in block.splitlines():
+            commands += [part.strip() for part in line.split("&&") if part.strip()]
+    prose = re.sub(r"```.*?```", "", README, flags=re.S)
+    for span in re.findall(r"`([^`\n]+)`", prose):
+        if re.match(r"(lr-tb|python3?|pip|tensorboard) ", span):
+            commands.append(span.strip())
+    return sorted(set(commands))
+
+
+def _kind(command):
+    words = command.split()
+    if words[0] == "lr-tb" and words[1].endswith(":"):
+        return "output"  # an error message shown as an example, checked in test_cli.py
+    if words[0] in (".", "pip", "python3", "ruff") or "pytest" in command:
+        return "install"  # the two install commands' parts: see the module docstring
+    if "[" in command or any(w.isupper() and w.isalpha() for w in words):
+        return "synopsis"  # `lr-tb preview SCHEDULE --steps N ...`
+    if words[0] == "lr-tb" or command.startswith("python examples/"):
+        return "run"
+    return "tensorboard" if words[0] == "tensorboard" else "unknown"
+
+
+RUNNABLE = [c for c in readme_commands() if _kind(c) == "run"]
+
+
+def test_the_readme_shows_these_commands():
+    unknown = [c for c in readme_commands() if _kind(c) == "unknown"]
+    assert unknown == [], "the README shows commands this file does not run: add them"
+    assert "lr-tb demo --quick --logdir runs" in RUNNABLE
+    assert (
+        "lr-tb preview cosine_restarts --steps 2000 --warmup_fraction 0.1 --png restarts.png"
+        in (RUNNABLE)
+    )
+    assert "lr-tb preview --list" in RUNNABLE
+    installs = [c for c in readme_commands() if _kind(c) == "install"]
+    assert 'pip install -e ".[demo]"' in installs and 'pip install -e ".[test,backends]"' in (
+        installs
+    )
+
+
+def test_the_readme_test_command_is_what_ci_runs():
+    """The README says its test command is exactly what CI runs: `.ci/run` has it verbatim."""
+    with open(os.path.join(ROOT, ".ci", "run"), encoding="utf-8") as f:
+        ci = f.read().splitlines()
+    tests = [line for block in _bash_blocks() for line in block.splitlines() if "pytest" in line]
+    assert len(tests) == 1 and tests[0] in ci
+
+
+def test_the_demo_install_brings_what_the_commands_need():
+    """`pip install -e ".[demo]"` then the README's commands: `lr-tb demo` needs Keras' default
+    backend and the offline digits, `--png` needs matplotlib. The backend is an extra, not a
+    dependency, as Keras leaves it to the user."""
+    tomllib = pytest.importorskip("tomllib")
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        project = tomllib.load(f)["project"]
+
+    def names(requirements):
+        return {re.split(r"[<>=!~ ;\[]", r)[0].lower() for r in requirements}
+
+    extras = project["optional-dependencies"]
+    assert {"tensorflow", "scikit-learn", "matplotlib"} <= names(extras["demo"])
+    assert {"tensorflow", "jax", "torch"} <= names(extras["backends"])
+    assert not {"tensorflow", "jax", "torch"} & names(project["dependencies"])
+    assert not {"tensorflow", "jax", "torch"} & names(extras["test"])
+
+
+def _argv(command):
+    words = command.split()
+    if words[0] == "lr-tb":
+        argv = [os.path.join(BIN, "lr-tb"), *words[1:]]
+    else:
+        argv = [sys.executable, os.path.join(ROOT, words[1]), *words[2:]]
+    is_demo = words[:2] == ["lr-tb", "demo"] or words[1] == "examples/article.py"
+    if is_demo and "--quick" not in words:
+        argv += SMALL_DEMO
+    return argv
+
+
+@pytest.mark.parametrize("command", RUNNABLE)
+def test_readme_command(command, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["KERAS_HOME"] = str(tmp_path / "keras_home")  # no cached MNIST: as on a new machine
+    result = subprocess.run(
+        _argv(command), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    if command.startswith("lr-tb"):  # TensorFlow's C++ log lines stay quiet (issue 10.4)
+        noise = [
+            line
+            for line in result.stderr.splitlines()
+            if re.match(r"[IWE]\d{4} |WARNING: All log messages", line)
+        ]
+        assert noise == []
+    out = result.stdout
+    if command == "lr-tb demo --quick --logdir runs":
+        # "It ends by printing `tensorboard --logdir runs`, which shows four runs ..."
+        assert out.rstrip().endswith("tensorboard --logdir runs")
+        for name in RUNS:
+            steps, rates = read_scalars(str(tmp_path / "runs" / name / "train"))
+            assert steps == list(range(4 * 20)) and np.all(rates > 0), name
+            assert (tmp_path / "runs" / name / "validation").is_dir()
+    elif command.startswith("python examples/quickstart.py"):
+        assert f"tensorboard --logdir {command.split()[-1]}" in out
+        for name in RUNS:
+            train = str(tmp_path / "runs" / name / "train")
+            steps, rates = read_scalars(train)
+            assert steps == list(range(6 * 50)), name  # 6 epochs, 3200 samples, batch 64
+            assert np.all(np.isfinite(rates)) and np.all(rates > 0)
+            assert (tmp_path / "runs" / name / "validation").is_dir()
+        _, restarts = read_scalars(str(tmp_path / "runs" / "cosine_restarts" / "train"))
+        assert np.sum(np.diff(restarts) > 0) >= 4  # climbs back at every restart
+    elif "--png" in command:
+        png = tmp_path / command.split("--png ")[1].split()[0]
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    elif command == "lr-tb preview --list":
+        assert "cosine_restarts: CosineRestarts" in out
+    elif " demo " in f" {command} " or "article.py" in command:
+        steps, _ = read_scalars(str(tmp_path / "runs" / "plateau" / "train"))
+        assert steps == list(range(2))  # SMALL_DEMO: 62 samples, batch 31, 1 epoch
+    assert "Traceback" not in result.stderr
