@@ -492,12 +492,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args, extra = _parser().parse_known_args(argv)
-        if args.command == "demo":
-            return _demo(args, extra)
-        return _preview(args, extra)
+        code = _demo(args, extra) if args.command == "demo" else _preview(args, extra)
+        sys.stdout.flush()  # here, so that a closed pipe (`lr-tb preview --list | head`) is caught
+        return code
     except UsageError as error:
         print(str(error).splitlines()[0], file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away: stop quietly, as `cat` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -376,3 +376,21 @@ def test_a_path_problem_from_the_command_line_has_no_traceback(tmp_path):
         assert result.stderr.strip().splitlines() == [
             f"lr-tb {args[0]}: argument --logdir: {str(afile)!r} is a file, not a directory"
         ]
+
+
+def test_a_closed_pipe_ends_quietly():
+    """`lr-tb preview --list | head -1`: the reader leaves before the writer is done."""
+    read, write = os.pipe()
+    os.close(read)  # nobody reads: every write gets EPIPE
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "lr_tb.cli", "preview", "--list"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+    finally:
+        os.close(write)
+    assert result.returncode == 1 and result.stderr == "", result.stderr
