@@ -4,15 +4,16 @@ Schedules (`lr_tb.schedules`) are pure functions of the optimizer step. Callback
 them inside the compiled train step and write every step's rate to TensorBoard, in the same
 run as `keras.callbacks.TensorBoard`'s curves.
 
-`import lr_tb` itself imports only the standard library: each name below is imported on first
-use, so `lr-tb --help` answers without loading Keras and its backend. When Keras is already
-imported (`import keras, lr_tb`), the schedules and callbacks are imported at once, which
-costs little then and registers their serialization names for `keras.saving.load_model`.
+`import lr_tb` imports the schedules and callbacks (which registers their serialization
+names for `keras.saving.load_model`), except while the `lr-tb` command starts: there each
+name below is imported on first use, so `lr-tb --help` answers without loading Keras and its
+backend.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -64,7 +65,14 @@ if TYPE_CHECKING:
     )
     from lr_tb.schedules import CosineRestarts, ExponentialDecay, WarmupCosineDecay
 
-if "keras" in sys.modules:
+
+def _cli_startup() -> bool:
+    """Whether this process is the `lr-tb` command (or `python -m lr_tb...`) starting up."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    return argv0 == "-m" or os.path.basename(argv0).startswith("lr-tb")
+
+
+if "keras" in sys.modules or not _cli_startup():
     from lr_tb import callbacks, schedules  # noqa: F401  (see the module docstring)
 
 

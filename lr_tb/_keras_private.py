@@ -399,6 +399,8 @@ def vectorized_cond() -> Iterator[None]:
     from keras.src.ops import core as src_core
 
     def select(pred: Any, true_fn: Callable, false_fn: Callable) -> Any:
+        if len(ops.shape(pred)) == 0:  # a scalar condition: take one branch, as cond does
+            return true_fn() if bool(ops.convert_to_numpy(pred)) else false_fn()
         a, b = true_fn(), false_fn()
         return keras.tree.map_structure(lambda x, y: ops.where(pred, x, y), a, b)
 
