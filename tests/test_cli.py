@@ -167,14 +167,17 @@ def test_preview_article_defaults(tmp_path, capsys):
 # -- --help and --list answer without Keras -----------------------------------------------
 
 HEAVY = {"keras", "tensorflow", "jax", "torch", "tensorboard", "keras_tuner"}
+# As the `lr-tb` console script starts: its sys.argv[0] is the script's path.
 PROBE = """
 import sys
+heavy = sys.argv[0]
+sys.argv[0] = "/venv/bin/lr-tb"
 from lr_tb import cli
 try:
     code = cli.main(sys.argv[1:])
 except SystemExit as exit:  # argparse's --help
     code = exit.code
-print("imported:", sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[0].split(","))))
+print("imported:", sorted({m.split(".")[0] for m in sys.modules} & set(heavy.split(","))))
 """
 
 
@@ -184,7 +187,12 @@ print("imported:", sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[
 def test_help_and_list_import_no_keras(args):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run(
-        [sys.executable, "-c", PROBE.replace("sys.argv[0]", repr(",".join(HEAVY))), *args],
+        [
+            sys.executable,
+            "-c",
+            PROBE.replace("heavy = sys.argv[0]", f"heavy = {','.join(HEAVY)!r}"),
+            *args,
+        ],
         capture_output=True,
         text=True,
         env=env,
