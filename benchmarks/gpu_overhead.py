@@ -1,15 +1,19 @@
 """Per-step learning-rate logging on an accelerator: Keras on the JAX backend (what a GPU
 machine with JAX, tensorboard and numpy runs; no TensorFlow needed).
 
-The tiny MLP of benchmarks/overhead.py, three ways, rounds interleaved, median epoch time
-(first epoch of each fit, the compiling one, dropped):
-  none     constant rate, no callback
-  article  the article's design: a Python callback sets the rate before each batch and
-           writes one TensorBoard point after it
-  lr_tb    lr_tb.WarmupCosineDecayScheduler, every step written to TensorBoard
-Then the lr_tb run's event file is read back and compared with the closed form.
+Timed as the user waits: whole `fit` calls, a fresh model's first fit and a later
+`fit(epochs, initial_epoch=1)` of a model trained once the same way; four variants, rounds
+interleaved, median over rounds:
+  none          constant rate, no callback
+  keras_cosine  Keras' CosineDecay inside the optimizer (in-graph, nothing logged): the floor
+  article       the article's design: a Python callback sets the rate before each batch and
+                writes one TensorBoard point after it
+  lr_tb         lr_tb.WarmupCosineDecayScheduler, every step written to TensorBoard
+Models: the tiny MLP of benchmarks/overhead.py, and `--model big` (a wide MLP on large
+batches, >= 20 ms a step on a current GPU). Then the last lr_tb run's event file is read
+back and compared with `learning_rates` and the closed form.
 
-    KERAS_BACKEND=jax python benchmarks/gpu_overhead.py [--rounds 5]
+    KERAS_BACKEND=jax python benchmarks/gpu_overhead.py [--rounds 5] [--model tiny|big]
 """
 
 from __future__ import annotations
@@ -39,17 +43,6 @@ def closed_form(t, total):
     return 0.5 * BASE * (1 + math.cos(math.pi * min(t - WARMUP, total - WARMUP) / (total - WARMUP)))
 
 
-class Timer(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.t = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.t)
-
-
 class Article(keras.callbacks.Callback):
     def __init__(self, total, log_dir):
         super().__init__()
@@ -76,52 +69,85 @@ def mlp():
     )
 
 
+def big_mlp():
+    return keras.Sequential(
+        [keras.Input((1024,))]
+        + [keras.layers.Dense(4096, activation="relu") for _ in range(6)]
+        + [keras.layers.Dense(10)]
+    )
+
+
+VARIANTS = ["none", "keras_cosine", "article", "lr_tb"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--model", choices=["tiny", "big"], default="tiny")
     args = parser.parse_args()
     import jax
 
     print(f"keras {keras.__version__} on {keras.backend.backend()}, devices {jax.devices()}")
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(8000, 32)).astype("float32")
-    y = rng.integers(0, 10, size=8000)
-    spe, total = 250, 250 * args.epochs
-    times = {"none": [], "article": [], "lr_tb": []}
+    if args.model == "tiny":
+        build, features, n, batch = mlp, 32, 8000, 32
+    else:
+        build, features, n, batch = big_mlp, 1024, 4096 * 25, 4096
+    x = rng.normal(size=(n, features)).astype("float32")
+    y = rng.integers(0, 10, size=n)
+    spe = n // batch
+    total = spe * args.epochs
+    times = {(v, later): [] for v in VARIANTS for later in (False, True)}
     root = tempfile.mkdtemp()
     last_lr_tb = None
-    for r in range(args.rounds):
-        order = list(times)[r % 3 :] + list(times)[: r % 3]
-        for variant in order:
-            keras.utils.set_random_seed(r)
-            model = mlp()
-            model.compile(
-                keras.optimizers.Adam(BASE),
-                keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+
+    def compiled(variant):
+        lr = BASE
+        if variant == "keras_cosine":
+            lr = keras.optimizers.schedules.CosineDecay(
+                0.0, total - WARMUP, warmup_target=BASE, warmup_steps=WARMUP
             )
-            log_dir = os.path.join(root, f"{variant}{r}")
-            callbacks = {
-                "none": [],
-                "article": [Article(total, log_dir)],
-                "lr_tb": [
-                    lr_tb.WarmupCosineDecayScheduler(BASE, warmup_steps=WARMUP, log_dir=log_dir)
-                ],
-            }[variant]
-            timer = Timer()
-            model.fit(
-                x, y, batch_size=32, epochs=args.epochs, verbose=0, callbacks=[*callbacks, timer]
-            )
-            times[variant].extend(timer.times[1:])
-            if variant == "lr_tb":
-                last_lr_tb = (log_dir, callbacks[0])
-    base = statistics.median(times["none"])
-    print(f"step time {1000 * base / spe:.3f} ms ({spe} steps/epoch, batch 32)")
-    for variant, values in times.items():
-        print(
-            f"{variant:<8} median {statistics.median(values):.4f} s/epoch "
-            f"{statistics.median(values) / base:.3f}x"
+        model = build()
+        model.compile(
+            keras.optimizers.Adam(lr), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         )
+        return model
+
+    def callbacks(variant, log_dir):
+        return {
+            "none": [],
+            "keras_cosine": [],
+            "article": [Article(total, log_dir)],
+            "lr_tb": [lr_tb.WarmupCosineDecayScheduler(BASE, warmup_steps=WARMUP, log_dir=log_dir)],
+        }[variant]
+
+    def timed(model, cbs, **kw):
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=batch, verbose=0, callbacks=cbs, **kw)
+        return time.perf_counter() - start
+
+    for r in range(args.rounds):
+        for variant in VARIANTS[r % 4 :] + VARIANTS[: r % 4]:
+            keras.utils.set_random_seed(r)
+            log_dir = os.path.join(root, f"{variant}{r}")
+            model = compiled(variant)
+            cbs = callbacks(variant, log_dir)
+            times[(variant, False)].append(timed(model, cbs, epochs=args.epochs))
+            if variant == "lr_tb":
+                last_lr_tb = (log_dir, cbs[0])
+            model = compiled(variant)
+            model.fit(x, y, batch_size=batch, epochs=1, verbose=0,
+                      callbacks=callbacks(variant, log_dir + "-later"))  # fmt: skip
+            cbs = callbacks(variant, log_dir + "-later")
+            times[(variant, True)].append(timed(model, cbs, epochs=args.epochs, initial_epoch=1))
+    for later in (False, True):
+        base = statistics.median(times[("none", later)])
+        what = f"later fit(epochs={args.epochs}, initial_epoch=1)" if later else "first fit"
+        print(f"{args.model} MLP, {what}: {spe} steps/epoch, batch {batch}")
+        for variant in VARIANTS:
+            med = statistics.median(times[(variant, later)])
+            print(f"  {variant:<13} median {med:.4f} s/fit {med / base:.3f}x")
     log_dir, callback = last_lr_tb
     acc = EventAccumulator(os.path.join(log_dir, "train"), size_guidance={"scalars": 0})
     acc.Reload()
