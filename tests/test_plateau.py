@@ -197,3 +197,19 @@ def test_state_survives_backup_and_restore(tmp_path):
         fit([lr_tb.ReduceLROnPlateau(**kw), FailAt(3)])
     fit([forgetful])
     assert epoch_rates(forgetful) != epoch_rates(straight)[3:]
+
+
+def test_verbose_lines_have_one_format(capsys):
+    """The starting rate once, then Keras' wording for each reduction, float32 artifacts
+    rounded away (a reduced 1e-3 prints 0.0005, not 0.0005000000237487257)."""
+    cb = lr_tb.ReduceLROnPlateau(monitor="score", mode="min", factor=0.5, patience=1, verbose=1)
+    model = bias_model(learning_rate=1e-3)
+    x, y = zeros_data()
+    model.fit(x, y, batch_size=8, epochs=4, verbose=0, callbacks=[Script([1.0] * 4), cb])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert lines == [
+        "Epoch 1: ReduceLROnPlateau learning rate 0.001.",
+        "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.0005.",
+        "Epoch 3: ReduceLROnPlateau reducing learning rate to 0.00025.",
+        "Epoch 4: ReduceLROnPlateau reducing learning rate to 0.000125.",
+    ]

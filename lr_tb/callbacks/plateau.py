@@ -156,6 +156,11 @@ class ReduceLROnPlateau(LearningRateCallback):
             self._restore_state(epoch)
         super().on_epoch_begin(epoch, logs)
 
+    def _print_epoch(self, epoch: int) -> None:
+        # One line for the starting rate, then one per reduction (Keras' own wording).
+        if self._epoch_first_index == 0:
+            super()._print_epoch(epoch)
+
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         super().on_epoch_end(epoch, logs)  # logs this epoch's steps at the rate they used
         self._decide(epoch, logs if logs is not None else {})
