@@ -3,8 +3,12 @@
 The article demo (--quick) and a preview write a log directory; the TensorBoard server
 started on it must serve, for every run, a `learning_rate` point at every step equal to the
 closed form, next to Keras' own curves. A second test grows two event files of one run while
-the server watches and checks it picks up the new points of both.
+the server watches and checks it picks up the new points of both. A third opens the server's
+first page in headless Chromium, as a newcomer would, and asks which curves it draws.
 """
+
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +16,11 @@ import reference as ref
 from tb_server import get_json, scalar_series, tensorboard, wait_for
 
 from lr_tb import cli
+from lr_tb.callbacks._run_log import TAG
 from lr_tb.event_writer import EventWriter
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "tools"))
+from screenshots import default_view, find_chromium  # noqa: E402
 
 pytestmark = pytest.mark.heavy
 
@@ -73,6 +81,43 @@ def test_server_serves_every_step_equal_to_the_closed_form(demo_logdir):
                 assert b == pytest.approx(a) or b == pytest.approx(a / 2)
         if name == "cosine_restarts":  # climbs back at every restart
             assert np.sum(np.diff(values) > 0) >= 2
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    path = find_chromium()
+    if path is None:
+        pytest.skip("needs Chromium: apt-get install --no-install-recommends chromium")
+    return path
+
+
+@pytest.mark.xfail(
+    TAG == "learning_rate",
+    strict=True,
+    reason="issue 10.1: TensorBoard lists tag groups by name and expands the first two only; "
+    "`learning_rate` sorts after Keras' epoch_* groups, so the first view leaves it collapsed "
+    "(renaming the tag awaits a decision)",
+)
+def test_first_view_draws_the_per_step_rate(chromium, demo_logdir, tmp_path):
+    """The page `tensorboard --logdir runs` opens on, in a fresh browser profile with nothing
+    in the address, draws lr_tb's per-step curve, so a newcomer sees it without typing or
+    clicking: its card is drawn, a line through every step for each run. The screenshot of
+    that view is the evidence (`default_view.png` in tmp_path)."""
+    png = tmp_path / "default_view.png"
+    with tensorboard(demo_logdir) as base:
+
+        def loaded():
+            tags = get_json(base, "/data/plugin/scalars/tags")
+            return all({TAG, "epoch_loss"} <= set(tags.get(f"{n}/train", {})) for n in RUNS)
+
+        wait_for(loaded)
+        view = default_view(base, chromium, str(png))
+    assert png.stat().st_size > 10_000  # a picture of the page, not a blank one
+    assert "epoch_loss" in view.groups and TAG in view.groups, view  # Keras' curves and ours
+    assert TAG in view.cards, f"first view draws {list(view.cards)} of {view.groups}; see {png}"
+    lines = view.cards[TAG]  # each run's line (and its smoothed twin), one point per step
+    assert len(lines) >= len(RUNS), (lines, png)
+    assert set(lines) == {QUICK_STEPS_PER_EPOCH * QUICK_EPOCHS}, (lines, png)
 
 
 def test_preview_run_through_the_server(tmp_path):
