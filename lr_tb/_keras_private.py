@@ -25,6 +25,8 @@ allows):
   other callbacks of the same `fit` (Keras' own rate callbacks, keras-tuner's trial
   TensorBoard). Best effort: if it is not found, the checks that need it are skipped.
 - `Metric._direction`: the direction Keras' own `mode="auto"` uses for a compiled metric.
+- `keras.src.utils.io_utils.print_msg`: how Keras' callbacks print (honours
+  `keras.config.disable_interactive_logging`).
 - `keras.src.ops.cond` / `keras.src.ops.core.cond`: replaced by an element-wise select for the
   length of one vectorized evaluation of a schedule (`vectorized_cond`).
 """
@@ -81,6 +83,13 @@ def checked_optimizer(model: Any, who: str) -> Any:
             f"Received: optimizer={optimizer!r}"
         )
     return inner
+
+
+def print_msg(message: str) -> None:
+    """Print as Keras' own callbacks do."""
+    from keras.src.utils import io_utils
+
+    io_utils.print_msg(message)
 
 
 def held_rate(optimizer: Any) -> Any:
@@ -141,6 +150,12 @@ def read_iterations(model: Any, optimizer: Any) -> int:
     """The optimizer's public step counter (optimizer updates), current mid-epoch too."""
     (raw,) = read(model, optimizer, [optimizer._iterations])
     return int(raw) // accumulation_steps(optimizer)
+
+
+def read_iterations_and_record(model: Any, optimizer: Any, slot: RateSlot) -> tuple[int, Any]:
+    """The public step counter and the slot's record, in one read (mid-epoch too)."""
+    raw, record = read(model, optimizer, [optimizer._iterations, slot.record])
+    return int(raw) // accumulation_steps(optimizer), record
 
 
 def assign(model: Any, variable: Any, value: Any) -> None:

@@ -31,7 +31,6 @@ from typing import Any
 
 import keras
 import numpy as np
-from keras.src.utils import io_utils
 
 from lr_tb import _fs, _trial
 from lr_tb import _keras_private as P
@@ -253,10 +252,8 @@ class LearningRateCallback(keras.callbacks.Callback):
         if not self._active or self._raw_start is None:
             return
         slot = self._slot
-        raw_iterations, record = P.read(
-            self.model, self._optimizer, [self._optimizer._iterations, slot.record]
-        )
-        end = int(raw_iterations) // P.accumulation_steps(self._optimizer) + self._offset
+        iterations, record = P.read_iterations_and_record(self.model, self._optimizer, slot)
+        end = iterations + self._offset
         begin = self._log.next_step
         if end <= begin:
             return
@@ -293,10 +290,8 @@ class LearningRateCallback(keras.callbacks.Callback):
         """The rate of the last update that ran in this fit (for reads outside a step)."""
         if not self._active or self._raw_start is None:
             return None
-        raw_iterations, record = P.read(
-            self.model, self._optimizer, [self._optimizer._iterations, self._slot.record]
-        )
-        last = int(raw_iterations) // P.accumulation_steps(self._optimizer) - 1
+        iterations, record = P.read_iterations_and_record(self.model, self._optimizer, self._slot)
+        last = iterations - 1
         if last < self._raw_start:
             return None
         return float(record[last % self._slot.size])
@@ -335,9 +330,9 @@ class LearningRateCallback(keras.callbacks.Callback):
         name = type(self).__name__
         if min(rates) == max(rates):
             if before is None or before != rates[0]:
-                io_utils.print_msg(f"\nEpoch {epoch + 1}: {name} learning rate {rates[0]:.6g}.")
+                P.print_msg(f"\nEpoch {epoch + 1}: {name} learning rate {rates[0]:.6g}.")
         else:
-            io_utils.print_msg(
+            P.print_msg(
                 f"\nEpoch {epoch + 1}: {name} learning rate from {rates[0]:.6g} to "
                 f"{rates[-1]:.6g} (min {min(rates):.6g}, max {max(rates):.6g})."
             )

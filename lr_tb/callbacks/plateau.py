@@ -8,7 +8,6 @@ import os
 import warnings
 
 import numpy as np
-from keras.src.utils import io_utils
 
 from lr_tb import _keras_private as P
 from lr_tb import _validation as v
@@ -240,7 +239,7 @@ class ReduceLROnPlateau(LearningRateCallback):
                 new = max(old * self.factor, self.min_lr)
                 P.assign(self.model, P.held_rate(self._optimizer), new)
                 if self.verbose > 0:
-                    io_utils.print_msg(
+                    P.print_msg(
                         f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
                         f"{float(np.float32(new)):.6g}."
                     )

@@ -80,7 +80,7 @@ class ScheduleCallback(LearningRateCallback):
     # -- lifecycle -----------------------------------------------------------------------
     def _begin(self) -> None:
         held = P.held_rate(self._optimizer)
-        if not isinstance(held, keras.Variable):
+        if not P.holds_variable(self._optimizer):
             raise TypeError(
                 f"{type(self).__name__} applies its own schedule, so the optimizer must be "
                 "compiled with a float `learning_rate`, not a `LearningRateSchedule` or a "
