@@ -187,6 +187,7 @@ class RateSlot:
         self.size = size
         self.in_step = 0  # > 0 while the model's train function runs
         self.owner: Any = None  # the lr_tb callback that set mode == 1
+        self.readers: weakref.WeakSet = weakref.WeakSet()  # active lr_tb callbacks
         with keras.name_scope("lr_tb"):
             self.table = keras.Variable(
                 np.zeros(size, np.float32),
@@ -269,11 +270,24 @@ def _install(optimizer: Any, slot: RateSlot) -> None:
 
 
 def _rate_outside_step(optimizer: Any, slot: RateSlot, own: Any) -> Any:
+    """The optimizer's rate read outside a train step, while lr_tb callbacks are active: the
+    rate of the last update that ran, so that Keras' TensorBoard (which reads it at epoch end)
+    and lr_tb's curve agree. Keras' own value would be the *next* update's rate for a held
+    schedule, and a scheduler's table is not in the variable until lr_tb mirrors it."""
     owner = slot.owner
-    if owner is None or not getattr(owner, "_active", False):
-        return own
-    last = owner._last_applied()
-    return own if last is None else ops.convert_to_tensor(last, keras.config.floatx())
+    if owner is not None and getattr(owner, "_active", False):  # an lr_tb scheduler
+        last = owner._last_applied()
+        if last is None:
+            return own
+        return owner._rate_variable_at(last)
+    if isinstance(optimizer._learning_rate, keras.Variable):
+        return own  # a settable rate: Keras' meaning, the value the next update will use
+    for reader in slot.readers:
+        if getattr(reader, "_active", False):
+            last = reader._last_applied()
+            if last is not None:
+                return ops.convert_to_tensor(last, keras.config.floatx())
+    return own
 
 
 def slot_of(optimizer: Any) -> RateSlot | None:

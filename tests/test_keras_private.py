@@ -207,3 +207,44 @@ def test_interrupted_fit_is_finished_by_the_next(tmp_path):
     assert not cb._active
     assert os.path.exists(os.path.join(str(tmp_path), "train", "lr_tb_progress.json"))
     assert _keras_private.slot_of(model.optimizer).owner is None
+
+
+def test_rate_read_outside_a_step_with_a_held_schedule_is_the_last_applied():
+    """Under LearningRateLogger, an optimizer holding a schedule: Keras' value outside a step
+    would be the *next* update's rate; while lr_tb logs, it is the last applied one, as on the
+    per-step curve and in History."""
+    x, y = zeros_data()
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 3, 0.7)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.SGD(schedule), loss="mse")
+    seen = []
+
+    class ReadRate(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+    logger = lr_tb.LearningRateLogger("unused", every_n_steps=1)
+    logger.log_dir = None  # keep the history only
+    history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[logger, ReadRate()])
+    last = [logger.learning_rates[5 * e + 4] for e in range(3)]
+    assert seen == last == history.history["learning_rate"]
+
+
+def test_assigning_the_rate_during_a_schedulers_fit_is_reported():
+    """`optimizer.learning_rate` is the optimizer's variable (as in Keras): a callback can
+    `.assign` to it; the schedule still sets every step, and the change is reported."""
+    x, y = zeros_data()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+
+    class Assign(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                self.model.optimizer.learning_rate.assign(0.5)
+
+    cb = lr_tb.ExponentialDecayScheduler(0.1, 0.5)
+    with pytest.warns(RuntimeWarning, match="something else set the optimizer's learning rate"):
+        model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[cb, Assign()])
+    assert cb.learning_rates == [
+        float(np.float32(0.1 * 0.5**e)) for e in range(3) for _ in range(5)
+    ]

@@ -213,3 +213,78 @@ def test_verbose_lines_have_one_format(capsys):
         "Epoch 3: ReduceLROnPlateau reducing learning rate to 0.00025.",
         "Epoch 4: ReduceLROnPlateau reducing learning rate to 0.000125.",
     ]
+
+
+class CrashAtEpoch(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("crash")
+
+
+@pytest.mark.parametrize("backup_first", [True, False])
+def test_resume_in_any_callback_order(tmp_path, backup_first):
+    """BackupAndRestore listed first saves the rate *before* the plateau's decision at that
+    epoch's end; the plateau's own state (backup_dir) keeps the rate the decision left."""
+    x, y = zeros_data()
+    backup = str(tmp_path / f"backup-{backup_first}")
+
+    def fit(crash):
+        model = bias_model(learning_rate=0.1)
+        cb = lr_tb.ReduceLROnPlateau(
+            monitor="score", mode="min", factor=0.5, patience=0, min_delta=10.0, backup_dir=backup
+        )
+        restore = keras.callbacks.BackupAndRestore(backup)
+        order = [restore, cb] if backup_first else [cb, restore]
+        extra = [CrashAtEpoch(2)] if crash else []
+        script = Script([1.0] * 5)
+        try:
+            model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[script, *order, *extra])
+        except RuntimeError:
+            pass
+        return cb
+
+    straight = lr_tb.ReduceLROnPlateau(
+        monitor="score", mode="min", factor=0.5, patience=0, min_delta=10.0
+    )
+    bias_model(learning_rate=0.1).fit(
+        x, y, batch_size=8, epochs=5, verbose=0, callbacks=[Script([1.0] * 5), straight]
+    )
+    fit(crash=True)
+    resumed = fit(crash=False)
+    assert resumed.steps == list(range(2 * SPE, 5 * SPE))
+    assert resumed.learning_rates == straight.learning_rates[2 * SPE :]
+
+
+class CrashMidEpoch(keras.callbacks.Callback):
+    """Raises after the 3rd batch of epoch 2: 3 steps of that epoch ran, none flushed."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 2 and batch == 2:
+            raise RuntimeError("crash")
+
+
+def test_dropped_interrupted_callback_writes_what_ran(tmp_path):
+    """A fit interrupted outside the train step whose callback is then dropped (a notebook
+    cell re-run): the steps it ran are written when it is collected, none is lost."""
+    import gc
+
+    x, y = zeros_data()
+    cb = lr_tb.ReduceLROnPlateau(monitor="score", mode="min", log_dir=str(tmp_path))
+    model = bias_model(learning_rate=0.1)
+    callbacks = [Script([1.0] * 4), cb, CrashMidEpoch()]
+    with pytest.raises(RuntimeError):
+        model.fit(x, y, batch_size=8, epochs=4, verbose=0, callbacks=callbacks)
+    steps, _ = read_scalars(os.path.join(str(tmp_path), "train"))
+    assert steps == list(range(2 * SPE))  # the epoch flushes only
+    del cb, model, callbacks
+    gc.collect()
+    steps, values = read_scalars(os.path.join(str(tmp_path), "train"))
+    assert steps == list(range(2 * SPE + 3))
+    np.testing.assert_array_equal(values, np.float32(0.1))

@@ -126,6 +126,10 @@ class LearningRateCallback(keras.callbacks.Callback):
         siblings = P.sibling_callbacks(self)
         self._siblings = siblings or []
         self._fit_log_dir = _trial.trial_log_dir(self)
+        for other in list(_ACTIVE):  # an interrupted fit of the same run (a notebook resume)
+            if other is not self and other.params is not self.params:
+                if self.run_dir is not None and other.run_dir == self.run_dir:
+                    other._finish()
         self._check_company(siblings)
         self.learning_rates = []
         self.steps = []
@@ -144,6 +148,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         self._raw_start: int | None = None
         self._active = True
         self._hook.active.append(self)
+        self._slot.readers.add(self)
         _ACTIVE.add(self)
         self._last_flush = time.monotonic()
         self._calls = 0
@@ -336,6 +341,15 @@ class LearningRateCallback(keras.callbacks.Callback):
                 f"\nEpoch {epoch + 1}: {name} learning rate from {rates[0]:.6g} to "
                 f"{rates[-1]:.6g} (min {min(rates):.6g}, max {max(rates):.6g})."
             )
+
+    def __del__(self) -> None:
+        # Collected in the middle of a fit (an interrupted fit whose callback was dropped):
+        # write what the optimizer recorded, as the next fit or interpreter exit would.
+        if getattr(self, "_active", False):
+            try:
+                self._finish()
+            except Exception:  # noqa: BLE001 - best effort while being collected
+                pass
 
     def __deepcopy__(self, memo: dict) -> LearningRateCallback:
         """Copies the configuration and history; a copy is not attached to any model or file."""

@@ -181,6 +181,9 @@ class ReduceLROnPlateau(LearningRateCallback):
             "cooldown_counter": self.cooldown_counter,
             "minimize": self._minimize,
             "mode_known": self._mode_known,
+            # the rate this epoch's decision left: a backup taken before the decision (with
+            # BackupAndRestore listed first) holds the rate from before it
+            "rate": float(P.read(self.model, self._optimizer, [P.held_rate(self._optimizer)])[0]),
         }
         os.makedirs(self.backup_dir, exist_ok=True)
         with open(path + ".tmp", "w") as f:
@@ -196,12 +199,15 @@ class ReduceLROnPlateau(LearningRateCallback):
 
     def _restore_state(self, first_epoch: int) -> None:
         """A fit resumed at `first_epoch` (BackupAndRestore, or initial_epoch) takes the state
-        saved at the end of the epoch before it, if there is one."""
+        saved at the end of the epoch before it, if there is one, and the rate that epoch's
+        decision left (whatever the order of the callbacks)."""
         state = self._load_states().get(str(first_epoch - 1)) if self.backup_dir else None
         if state:
             self.best, self.wait = float(state["best"]), int(state["wait"])
             self.cooldown_counter = int(state["cooldown_counter"])
             self._minimize, self._mode_known = state["minimize"], state["mode_known"]
+            if "rate" in state:
+                P.assign(self.model, P.held_rate(self._optimizer), state["rate"])
 
     def _decide(self, epoch: int, logs: dict) -> None:
         current = logs.get(self.monitor)

@@ -142,6 +142,17 @@ class ScheduleCallback(LearningRateCallback):
             P.assign(self.model, P.held_rate(self._optimizer), self._last_logged_rate)
             self._expected_rate = self._read_rate_variable()
 
+    def _rate_variable_at(self, last: float) -> object:
+        """`optimizer.learning_rate` read outside a step during this fit: the optimizer's own
+        variable, holding the last applied rate (a Keras callback may `.assign` to it; that
+        is then reported at the next epoch boundary)."""
+        variable = P.held_rate(self._optimizer)
+        if self._read_rate_variable() == self._expected_rate:
+            P.assign(self.model, variable, last)
+            self._expected_rate = self._read_rate_variable()
+            return variable
+        return keras.ops.convert_to_tensor(last, keras.config.floatx())
+
     def _check_rate_variable(self, epoch: int) -> None:
         current = self._read_rate_variable()
         if current != self._expected_rate:
