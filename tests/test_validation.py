@@ -239,3 +239,11 @@ def test_optimizer_without_a_learning_rate(tmp_path):
 def test_backup_dir_type():
     with pytest.raises(TypeError, match="backup_dir=3"):
         lr_tb.ReduceLROnPlateau(backup_dir=3)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"restarts": [0.5], "first_cycle_epochs": 1}])
+def test_cosine_restarts_scheduler_names_all_three_ways(kwargs):
+    with pytest.raises(
+        ValueError, match="`restarts`, `first_cycle_steps` and `first_cycle_epochs`"
+    ):
+        lr_tb.CosineRestartsScheduler(0.1, **kwargs)

@@ -281,6 +281,17 @@ class CosineRestartsScheduler(_FitLengthScheduler):
         _steps_or_epochs(
             "first_cycle_steps", first_cycle_steps, "first_cycle_epochs", first_cycle_epochs
         )
+        cycles = {
+            "restarts": restarts,
+            "first_cycle_steps": first_cycle_steps,
+            "first_cycle_epochs": first_cycle_epochs,
+        }
+        if sum(value is not None for value in cycles.values()) != 1:
+            received = ", ".join(f"{k}={value!r}" for k, value in cycles.items())
+            raise ValueError(
+                "Exactly one of the arguments `restarts`, `first_cycle_steps` and "
+                f"`first_cycle_epochs` must be given. Received: {received}"
+            )
         if first_cycle_epochs is not None and first_cycle_epochs <= 0:
             v.check_positive("first_cycle_epochs", first_cycle_epochs)
         args = check_cosine_restarts_args(
