@@ -276,14 +276,22 @@ def test_dropped_interrupted_callback_writes_what_ran(tmp_path):
     import gc
 
     x, y = zeros_data()
-    cb = lr_tb.ReduceLROnPlateau(monitor="score", mode="min", log_dir=str(tmp_path))
-    model = bias_model(learning_rate=0.1)
-    callbacks = [Script([1.0] * 4), cb, CrashMidEpoch()]
-    with pytest.raises(RuntimeError):
-        model.fit(x, y, batch_size=8, epochs=4, verbose=0, callbacks=callbacks)
-    steps, _ = read_scalars(os.path.join(str(tmp_path), "train"))
-    assert steps == list(range(2 * SPE))  # the epoch flushes only
-    del cb, model, callbacks
+
+    def interrupted_cell():
+        cb = lr_tb.ReduceLROnPlateau(monitor="score", mode="min", log_dir=str(tmp_path))
+        model = bias_model(learning_rate=0.1)
+        try:
+            model.fit(
+                x, y, batch_size=8, epochs=4, verbose=0,
+                callbacks=[Script([1.0] * 4), cb, CrashMidEpoch()],
+            )  # fmt: skip
+        except RuntimeError:
+            steps, _ = read_scalars(os.path.join(str(tmp_path), "train"))
+            assert steps == list(range(2 * SPE))  # the epoch flushes only
+        else:
+            raise AssertionError("the fit was not interrupted")
+
+    interrupted_cell()  # the callback and the model are dropped with the cell's frame
     gc.collect()
     steps, values = read_scalars(os.path.join(str(tmp_path), "train"))
     assert steps == list(range(2 * SPE + 3))

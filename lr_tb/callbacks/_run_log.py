@@ -68,28 +68,34 @@ class RunLog:
             self._writer.flush()
             self._write_progress()
 
-    def close(self) -> None:
+    def close(self, finished: bool = False) -> None:
+        """Close the file; `finished`: the fit ended normally (no resume will follow)."""
         if self._writer is not None:
             self._writer.close()
-            self._write_progress()
+            self._write_progress(finished)
             self._writer = None
 
     def _progress_path(self) -> str:
         return _fs.join(self.run_dir, PROGRESS_FILE)
 
-    def _write_progress(self) -> None:
+    def _write_progress(self, finished: bool = False) -> None:
         if self._next_step is None or self.run_dir is None:
             return
-        _fs.write_text_atomic(self._progress_path(), json.dumps({"next_step": self._next_step}))
+        progress = {"next_step": self._next_step, "finished": finished}
+        _fs.write_text_atomic(self._progress_path(), json.dumps(progress))
 
     def fill_gap_before(self, start: int, rates_of: Callable[[np.ndarray], np.ndarray]) -> None:
         """Write the steps between this run's last flushed step and `start`: steps a crashed
-        fit of the same curve ran but never flushed (the rate is `rates_of(steps)`)."""
+        fit of the same curve ran but never flushed (the rate is `rates_of(steps)`). A run
+        whose last fit ended normally has no such steps: nothing is written."""
         if self._writer is None:
             return
         try:
-            flushed = int(json.loads(_fs.read_text(self._progress_path()))["next_step"])
+            progress = json.loads(_fs.read_text(self._progress_path()))
+            flushed = int(progress["next_step"])
         except (OSError, ValueError, KeyError, TypeError):
+            return
+        if progress.get("finished"):
             return
         if flushed < start:
             steps = np.arange(flushed, start, dtype=np.int64)

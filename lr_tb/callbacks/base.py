@@ -116,13 +116,15 @@ class LearningRateCallback(keras.callbacks.Callback):
         return None if log_dir is None else _fs.join(log_dir, "train")
 
     # -- keras hooks ---------------------------------------------------------------------
+    # (`self._model`, not `self.model`: on JAX, Keras' `Callback.model` copies the whole
+    # training state back to the variables at every access.)
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._finish()  # an earlier fit of this callback that raised past us
-        self._hook = P.hook_model(self.model)
+        self._hook = P.hook_model(self._model)
         for other in list(self._hook.active):  # left over from an interrupted earlier fit
             if other.params is not self.params:
                 other._finish()
-        self._optimizer = P.checked_optimizer(self.model, type(self).__name__)
+        self._optimizer = P.checked_optimizer(self._model, type(self).__name__)
         siblings = P.sibling_callbacks(self)
         self._siblings = siblings or []
         self._fit_log_dir = _trial.trial_log_dir(self)
@@ -135,9 +137,9 @@ class LearningRateCallback(keras.callbacks.Callback):
         self.steps = []
         self._steps_per_epoch = self._updates_per_epoch()
         self._epochs = (self.params or {}).get("epochs")
-        self._steps_per_call = int(getattr(self.model, "steps_per_execution", 1) or 1)
+        self._steps_per_call = int(getattr(self._model, "steps_per_execution", 1) or 1)
         self._begin()
-        self._slot = P.ensure_slot(self.model, self._optimizer)
+        self._slot = P.ensure_slot(self._model, self._optimizer)
         if self._steps_per_call > self._slot.size // 2:
             raise ValueError(
                 f"{type(self).__name__} supports steps_per_execution <= {self._slot.size // 2}."
@@ -156,7 +158,7 @@ class LearningRateCallback(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self._raw_start is None:  # first epoch of this fit: fix the step axis
-            raw = P.read_iterations(self.model, self._optimizer)
+            raw = P.read_iterations(self._model, self._optimizer)
             start = raw
             if raw == 0 and self._steps_per_epoch and epoch > 0:
                 start = epoch * self._steps_per_epoch  # a rebuilt optimizer continuing a run
@@ -194,14 +196,14 @@ class LearningRateCallback(keras.callbacks.Callback):
                 self._print_epoch(epoch)
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        self._finish()
+        self._finish(finished=True)
 
     # -- internals -----------------------------------------------------------------------
     def _updates_per_epoch(self) -> int | None:
         steps = (self.params or {}).get("steps")
         if not steps:
             return None
-        k = P.accumulation_steps(P.unwrap(self.model.optimizer))
+        k = P.accumulation_steps(P.unwrap(self._model.optimizer))
         return max(1, int(steps) // k)
 
     def _window_moved(self) -> None:
@@ -224,7 +226,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         for other in self._hook.active:
             if other is self or other.params is not self.params:
                 continue
-            same_optimizer = other._optimizer is P.unwrap(self.model.optimizer)
+            same_optimizer = other._optimizer is P.unwrap(self._model.optimizer)
             if self._changes_rate and other._changes_rate and same_optimizer:
                 raise TypeError(
                     f"{name}: another lr_tb callback ({type(other).__name__}) already sets this "
@@ -246,7 +248,7 @@ class LearningRateCallback(keras.callbacks.Callback):
 
     def _position(self) -> int:
         """The absolute step the next update will be."""
-        return P.read_iterations(self.model, self._optimizer) + self._offset
+        return P.read_iterations(self._model, self._optimizer) + self._offset
 
     @property
     def _last_logged_rate(self) -> float | None:
@@ -257,7 +259,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         if not self._active or self._raw_start is None:
             return
         slot = self._slot
-        iterations, record = P.read_iterations_and_record(self.model, self._optimizer, slot)
+        iterations, record = P.read_iterations_and_record(self._model, self._optimizer, slot)
         end = iterations + self._offset
         begin = self._log.next_step
         if end <= begin:
@@ -295,7 +297,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         """The rate of the last update that ran in this fit (for reads outside a step)."""
         if not self._active or self._raw_start is None:
             return None
-        iterations, record = P.read_iterations_and_record(self.model, self._optimizer, self._slot)
+        iterations, record = P.read_iterations_and_record(self._model, self._optimizer, self._slot)
         last = iterations - 1
         if last < self._raw_start:
             return None
@@ -310,7 +312,9 @@ class LearningRateCallback(keras.callbacks.Callback):
         """A train step raised: keep what was applied, close files, restore the optimizer."""
         self._finish()
 
-    def _finish(self) -> None:
+    def _finish(self, finished: bool = False) -> None:
+        """End this callback's fit: write what ran, close the file, undo `_begin`/`_start`.
+        `finished`: the fit ended normally (not a crash or an interruption)."""
         if not self._active:
             return
         try:
@@ -322,7 +326,7 @@ class LearningRateCallback(keras.callbacks.Callback):
                 self._hook.active.remove(self)
             try:
                 if self._log is not None:
-                    self._log.close()
+                    self._log.close(finished)
             finally:
                 self._end()
 

@@ -119,7 +119,7 @@ class ReduceLROnPlateau(LearningRateCallback):
         if name == "loss" or name.endswith("_loss"):
             self._minimize = True
             return True
-        direction = P.direction_of(self.model, name)
+        direction = P.direction_of(self._model, name)
         if direction is not None:
             self._minimize = direction != "up"
             return True
@@ -149,11 +149,22 @@ class ReduceLROnPlateau(LearningRateCallback):
             )
         self._mode_known = self._resolve_mode(final=False)
         self._reset()
+        self._pending_rate: float | None = None
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self._raw_start is None:  # the first epoch of this fit
             self._restore_state(epoch)
+        self._apply_pending()
         super().on_epoch_begin(epoch, logs)
+
+    def _apply_pending(self) -> None:
+        if self._pending_rate is not None:
+            P.assign(self._model, P.held_rate(self._optimizer), self._pending_rate)
+            self._pending_rate = None
+
+    def _end(self) -> None:
+        if self._pending_rate is not None and self._optimizer is not None:
+            self._apply_pending()
 
     def _print_epoch(self, epoch: int) -> None:
         # One line for the starting rate, then one per reduction (Keras' own wording).
@@ -183,12 +194,17 @@ class ReduceLROnPlateau(LearningRateCallback):
             "mode_known": self._mode_known,
             # the rate this epoch's decision left: a backup taken before the decision (with
             # BackupAndRestore listed first) holds the rate from before it
-            "rate": float(P.read(self.model, self._optimizer, [P.held_rate(self._optimizer)])[0]),
+            "rate": self._decided_rate(),
         }
         os.makedirs(self.backup_dir, exist_ok=True)
         with open(path + ".tmp", "w") as f:
             json.dump(states, f)
         os.replace(path + ".tmp", path)
+
+    def _decided_rate(self) -> float:
+        if self._pending_rate is not None:
+            return float(np.float32(self._pending_rate))
+        return float(P.read(self._model, self._optimizer, [P.held_rate(self._optimizer)])[0])
 
     def _load_states(self) -> dict:
         try:
@@ -207,7 +223,7 @@ class ReduceLROnPlateau(LearningRateCallback):
             self.cooldown_counter = int(state["cooldown_counter"])
             self._minimize, self._mode_known = state["minimize"], state["mode_known"]
             if "rate" in state:
-                P.assign(self.model, P.held_rate(self._optimizer), state["rate"])
+                P.assign(self._model, P.held_rate(self._optimizer), state["rate"])
 
     def _decide(self, epoch: int, logs: dict) -> None:
         current = logs.get(self.monitor)
@@ -239,11 +255,13 @@ class ReduceLROnPlateau(LearningRateCallback):
             return
         self.wait += 1
         if self.wait >= self.patience:
-            (old,) = P.read(self.model, self._optimizer, [P.held_rate(self._optimizer)])
+            (old,) = P.read(self._model, self._optimizer, [P.held_rate(self._optimizer)])
             old = float(old)
             if old > np.float32(self.min_lr):  # as Keras: a float32 floor is reached once
                 new = max(old * self.factor, self.min_lr)
-                P.assign(self.model, P.held_rate(self._optimizer), new)
+                # applied when the next epoch begins (or the fit ends): read at this epoch's
+                # end (Keras' TensorBoard), the rate is still the one this epoch used
+                self._pending_rate = new
                 if self.verbose > 0:
                     P.print_msg(
                         f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "

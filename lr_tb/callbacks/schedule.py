@@ -107,14 +107,14 @@ class ScheduleCallback(LearningRateCallback):
             )
         self._fill_table(start)
         self._slot.owner = self
-        P.assign(self.model, self._slot.mode, 1)
+        P.assign(self._model, self._slot.mode, 1)
         self._expected_rate = self._read_rate_variable()
 
     def _fill_table(self, start: int) -> None:
         steps = start + np.arange(self._slot.size, dtype=np.int64)
         values = self._rates_at(steps).astype(np.float32)
-        P.assign(self.model, self._slot.table, values)
-        P.assign(self.model, self._slot.base, start - self._offset)
+        P.assign(self._model, self._slot.table, values)
+        P.assign(self._model, self._slot.base, start - self._offset)
         self._table_start = start
 
     def _window_moved(self) -> None:
@@ -132,14 +132,14 @@ class ScheduleCallback(LearningRateCallback):
 
     # -- the optimizer's own rate variable ------------------------------------------------
     def _read_rate_variable(self) -> float:
-        (value,) = P.read(self.model, self._optimizer, [P.held_rate(self._optimizer)])
+        (value,) = P.read(self._model, self._optimizer, [P.held_rate(self._optimizer)])
         return float(value)
 
     def _mirror(self) -> None:
         """Keep the optimizer's own variable at the last applied rate (what `get_config`,
         `model.save` and a later plain fit see)."""
         if self._last_logged_rate is not None:
-            P.assign(self.model, P.held_rate(self._optimizer), self._last_logged_rate)
+            P.assign(self._model, P.held_rate(self._optimizer), self._last_logged_rate)
             self._expected_rate = self._read_rate_variable()
 
     def _rate_variable_at(self, last: float) -> object:
@@ -148,7 +148,7 @@ class ScheduleCallback(LearningRateCallback):
         is then reported at the next epoch boundary)."""
         variable = P.held_rate(self._optimizer)
         if self._read_rate_variable() == self._expected_rate:
-            P.assign(self.model, variable, last)
+            P.assign(self._model, variable, last)
             self._expected_rate = self._read_rate_variable()
             return variable
         return keras.ops.convert_to_tensor(last, keras.config.floatx())
@@ -172,6 +172,6 @@ class ScheduleCallback(LearningRateCallback):
         if slot is None or slot.owner is not self:
             return
         slot.owner = None
-        P.assign(self.model, slot.mode, 0)
+        P.assign(self._model, slot.mode, 0)
         if self._last_logged_rate is not None:
-            P.assign(self.model, P.held_rate(self._optimizer), self._last_logged_rate)
+            P.assign(self._model, P.held_rate(self._optimizer), self._last_logged_rate)

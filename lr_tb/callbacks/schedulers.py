@@ -73,11 +73,12 @@ class _FitLengthScheduler(ScheduleCallback):
         resume, keras-tuner's Hyperband) goes on along the same curve."""
         if not self._length_inferred() or first_epoch != 0 or start == 0:
             return 0
-        hook = self._hook
-        restored = hook.iterations_at_fit_start not in (None, self._raw_start)
-        if restored or any(isinstance(c, keras.callbacks.BackupAndRestore) for c in self._siblings):
-            return 0
-        return start
+        at_fit_start = self._hook.iterations_at_fit_start  # read before any callback ran
+        if at_fit_start is not None:
+            restored = at_fit_start != self._raw_start  # a BackupAndRestore restore
+        else:  # the model's first lr_tb fit: lr_tb saw it start too late to tell
+            restored = any(isinstance(c, keras.callbacks.BackupAndRestore) for c in self._siblings)
+        return 0 if restored else start
 
     def _length_inferred(self) -> bool:
         return getattr(self, "total_steps", 0) is None
