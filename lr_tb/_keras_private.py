@@ -233,14 +233,17 @@ def _install(optimizer: Any, slot: RateSlot) -> None:
         own = own_rate()
         if not slot.in_step:
             return _rate_outside_step(optimizer, slot, own)
-        step = ops.cast(optimizer.iterations, "int32")
-        index = step - slot.base
-        inside = ops.logical_and(ops.greater_equal(index, 0), ops.less(index, slot.size))
-        use_table = ops.logical_and(ops.equal(slot.mode, 1), inside)
-        looked_up = ops.take(slot.table.value, ops.clip(index, 0, slot.size - 1))
-        rate = ops.where(use_table, looked_up, ops.cast(own, "float32"))
-        at = [ops.mod(step, slot.size)]
-        slot.record.assign(ops.slice_update(slot.record.value, at, ops.reshape(rate, (1,))))
+        if keras.backend.backend() == "tensorflow":
+            rate = _tf_rate(optimizer, slot, own)
+        else:
+            step = ops.cast(optimizer.iterations, "int32")
+            index = step - slot.base
+            inside = ops.logical_and(ops.greater_equal(index, 0), ops.less(index, slot.size))
+            use_table = ops.logical_and(ops.equal(slot.mode, 1), inside)
+            looked_up = ops.take(slot.table.value, ops.clip(index, 0, slot.size - 1))
+            rate = ops.where(use_table, looked_up, ops.cast(own, "float32"))
+            at = [ops.mod(step, slot.size)]
+            slot.record.assign(ops.slice_update(slot.record.value, at, ops.reshape(rate, (1,))))
         return ops.cast(rate, keras.config.floatx())
 
     optimizer._get_current_learning_rate = current_learning_rate
@@ -267,6 +270,24 @@ def _install(optimizer: Any, slot: RateSlot) -> None:
 
     optimizer.save_own_variables = save_own_variables
     optimizer.load_own_variables = load_own_variables
+
+
+def _tf_rate(optimizer: Any, slot: RateSlot, own: Any) -> Any:
+    """The same computation in TensorFlow ops: Keras' ops cost milliseconds each to trace,
+    and Keras' `slice_update` is XLA's dynamic_update_slice, which a graph without
+    `jit_compile` runs as an XLA cluster of its own."""
+    import tensorflow as tf
+
+    step = tf.cast(optimizer.iterations, tf.int32)
+    index = step - slot.base.value
+    inside = tf.logical_and(
+        tf.equal(slot.mode.value, 1), tf.less(tf.cast(index, tf.uint32), slot.size)
+    )
+    looked_up = tf.gather(slot.table.value, tf.clip_by_value(index, 0, slot.size - 1))
+    rate = tf.where(inside, looked_up, tf.cast(own, tf.float32))
+    at = tf.reshape(tf.math.floormod(step, slot.size), (1, 1))
+    slot.record.assign(tf.tensor_scatter_nd_update(slot.record.value, at, tf.reshape(rate, (1,))))
+    return rate
 
 
 def _rate_outside_step(optimizer: Any, slot: RateSlot, own: Any) -> Any:
