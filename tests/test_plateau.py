@@ -2,6 +2,7 @@
 cooldown and min_lr respected, NaN handled, every step logged at the rate it used."""
 
 import os
+import shutil
 import warnings
 
 import keras
@@ -270,29 +271,36 @@ class CrashMidEpoch(keras.callbacks.Callback):
             raise RuntimeError("crash")
 
 
-def test_dropped_interrupted_callback_writes_what_ran(tmp_path):
-    """A fit interrupted outside the train step whose callback is then dropped (a notebook
-    cell re-run): the steps it ran are written when it is collected, none is lost."""
-    import gc
-
+def test_rerun_cell_after_an_interrupted_one_writes_what_ran(tmp_path):
+    """A fit interrupted outside the train step (another callback raised), then the cell is
+    re-run with a new model and callback on the same run: the steps the interrupted fit ran
+    are written before the new fit starts, none is lost. (A dropped callback also writes them
+    when it is garbage-collected, at the latest at interpreter exit.)"""
     x, y = zeros_data()
 
-    def interrupted_cell():
+    def cell(crash):
         cb = lr_tb.ReduceLROnPlateau(monitor="score", mode="min", log_dir=str(tmp_path))
         model = bias_model(learning_rate=0.1)
+        extra = [CrashMidEpoch()] if crash else []
         try:
             model.fit(
                 x, y, batch_size=8, epochs=4, verbose=0,
-                callbacks=[Script([1.0] * 4), cb, CrashMidEpoch()],
+                callbacks=[Script([1.0] * 4), cb, *extra],
             )  # fmt: skip
         except RuntimeError:
             steps, _ = read_scalars(os.path.join(str(tmp_path), "train"))
             assert steps == list(range(2 * SPE))  # the epoch flushes only
-        else:
-            raise AssertionError("the fit was not interrupted")
+        return cb
 
-    interrupted_cell()  # the callback and the model are dropped with the cell's frame
-    gc.collect()
-    steps, values = read_scalars(os.path.join(str(tmp_path), "train"))
+    interrupted = cell(crash=True)
+    assert interrupted._active  # Keras called no hook of it
+    its_file = interrupted._log._writer.path
+    cell(crash=False)
+    assert not interrupted._active
+    assert interrupted.steps == list(range(2 * SPE + 3))  # what the interrupted fit ran
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(its_file, alone)
+    steps, values = read_scalars(str(alone))
     assert steps == list(range(2 * SPE + 3))
     np.testing.assert_array_equal(values, np.float32(0.1))
