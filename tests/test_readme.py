@@ -53,6 +53,8 @@ def _kind(command):
         return "install"  # the two install commands' parts: see the module docstring
     if "[" in command or any(w.isupper() and w.isalpha() for w in words):
         return "synopsis"  # `lr-tb preview SCHEDULE --steps N ...`
+    if command == "lr-tb demo --quick --logdir runs":
+        return "served"  # run as shown, and served, by tests/test_tensorboard_server.py
     if words[0] == "lr-tb" or command.startswith("python examples/"):
         return "run"
     return "tensorboard" if words[0] == "tensorboard" else "unknown"
@@ -64,7 +66,10 @@ RUNNABLE = [c for c in readme_commands() if _kind(c) == "run"]
 def test_the_readme_shows_these_commands():
     unknown = [c for c in readme_commands() if _kind(c) == "unknown"]
     assert unknown == [], "the README shows commands this file does not run: add them"
-    assert "lr-tb demo --quick --logdir runs" in RUNNABLE
+    assert "lr-tb demo --quick --logdir runs" in readme_commands()
+    from test_tensorboard_server import README_DEMO
+
+    assert _kind(README_DEMO) == "served"
     assert (
         "lr-tb preview cosine_restarts --steps 2000 --warmup_fraction 0.1 --png restarts.png"
         in (RUNNABLE)
