@@ -311,6 +311,12 @@ def _rate_outside_step(optimizer: Any, slot: RateSlot, own: Any) -> Any:
     return own
 
 
+def _remember(model: Any, slot: RateSlot) -> None:
+    hook = model.__dict__.get(_MODEL_HOOK_ATTR)
+    if hook is not None:
+        hook.slot = slot
+
+
 def slot_of(optimizer: Any) -> RateSlot | None:
     return optimizer.__dict__.get(_SLOT_ATTR)
 
@@ -319,6 +325,7 @@ def ensure_slot(model: Any, optimizer: Any) -> RateSlot:
     """The optimizer's rate slot, created (and the train function retraced) on first use."""
     slot = slot_of(optimizer)
     if slot is not None:
+        _remember(model, slot)
         return slot
     strategy = getattr(model, "distribute_strategy", None)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
@@ -328,6 +335,7 @@ def ensure_slot(model: Any, optimizer: Any) -> RateSlot:
         optimizer._track_variable(variable)
     _install(optimizer, slot)
     optimizer.__dict__[_SLOT_ATTR] = slot
+    _remember(model, slot)
     # A train function traced before the slot existed reads the rate the old way.
     if getattr(model, "train_function", None) is not None:
         model.make_train_function(force=True)
@@ -347,6 +355,7 @@ class _ModelHook:
         self.model_ref = weakref.ref(model)
         self.active: list = []  # lr_tb callbacks in the middle of a fit
         self.iterations_at_fit_start: int | None = None
+        self.slot: RateSlot | None = None  # the slot of the optimizer lr_tb last used
         self.lock = threading.Lock()
 
 
@@ -359,8 +368,7 @@ class _GuardedTrainFunction:
         self.hook = hook
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        model = self.hook.model_ref()
-        slot = slot_of(unwrap(model.optimizer)) if model is not None else None
+        slot = self.hook.slot  # set by ensure_slot: nothing looked up per batch
         if slot is not None:
             slot.in_step += 1
         try:
