@@ -316,7 +316,7 @@ def test_rerun_cell_after_an_interrupted_one_writes_what_ran(tmp_path):
 # -- on top of a schedule: rate = f32(max(S(t) * scale, min(S(t), min_lr))) ----------------
 tf_only = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
-    reason="host-side decisions and saving: the backends' part is in the bit-exact test",
+    reason="host-side logic: the backends' part is in the bit-exact and model.save tests",
 )
 
 
@@ -434,7 +434,6 @@ def test_scale_and_decisions_survive_backup_and_restore(tmp_path):
         np.testing.assert_array_equal(got[1], want[1])
 
 
-@tf_only
 def test_model_save_and_load_continue_at_the_scale(tmp_path):
     """A reduction decided at the last epoch's end of a fit is kept in the optimizer's rate
     variable (the last step's schedule rate times the new scale), so `model.save` keeps it
