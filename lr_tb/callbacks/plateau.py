@@ -62,7 +62,8 @@ class ReduceLROnPlateau(ScheduleCallback):
     above is the rate of the epoch's last step. So `min_lr` floors the *product*, at every
     step: the reductions never take the rate below `min_lr`, but where the schedule itself is
     below `min_lr` (a warmup's start, a cosine's end) its own rate applies. The scale is
-    written beside the rate, tag `lr_scale`, one point per step (the scale that step used).
+    written beside the rate, tag `lr_scale`, one point per step (the scale that step used;
+    steps a resumed fit fills in after a hard kill get their rate only).
     The schedule's own warmup shapes the rate and `warmup_epochs` only stops the counting:
     they are independent, and `warmup_epochs >= ceil(warmup_steps / steps_per_epoch)` keeps
     a reduction from being decided on the noisy metrics of the schedule's warmup (the scale
@@ -76,7 +77,12 @@ class ReduceLROnPlateau(ScheduleCallback):
     precision (exact), else as that ratio, at most 1 (a held rate at the `min_lr` floor or
     one that was not set by a plateau with this schedule and factor: the next step continues
     at the held rate). A never-stepped optimizer starts at 1. With `backup_dir`, a resumed
-    fit takes the scale kept there instead (exact, whatever the callback order).
+    fit takes the scale kept there instead (exact, whatever the callback order; without it,
+    a `BackupAndRestore` listed before the plateau saves the rate variable before lr_tb sets
+    it at the epoch's end, and the resumed scale is only that ratio).
+
+    It is a `ScheduleCallback` (the table, the checks of the optimizer's rate variable, the
+    gap fill after a crash): alone, none of that is used.
 
     Args:
         monitor: the metric to watch, a key of the epoch logs (e.g. "val_loss").
@@ -99,8 +105,14 @@ class ReduceLROnPlateau(ScheduleCallback):
         threshold_mode: "abs" (Keras' `min_delta` rule) or "rel" (PyTorch's).
         warmup_epochs: epochs at the start of the run during which no plateau is counted, >= 0.
 
+    Attributes:
+        scale: with a schedule, the scale in force (after the fit: including a reduction
+            decided at its last epoch's end); 1.0 alone.
+        learning_rates, steps: as for every lr_tb callback.
+
     Raises:
-        TypeError / ValueError: an argument breaks its rule (the message names it).
+        TypeError / ValueError: an argument breaks its rule (the message names it); at train
+            begin, an optimizer that holds a `LearningRateSchedule` (a `TypeError`).
 
     Example:
         >>> callback = lr_tb.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2,
