@@ -8,7 +8,14 @@ import warnings
 import keras
 import numpy as np
 import pytest
-from conftest import BiasProbe, assert_applied, bias_model, read_scalars, zeros_data
+from conftest import (
+    BiasProbe,
+    assert_applied,
+    assert_applied_exactly,
+    bias_model,
+    read_scalars,
+    zeros_data,
+)
 
 import lr_tb
 
@@ -304,3 +311,150 @@ def test_rerun_cell_after_an_interrupted_one_writes_what_ran(tmp_path):
     steps, values = read_scalars(str(alone))
     assert steps == list(range(2 * SPE + 3))
     np.testing.assert_array_equal(values, np.float32(0.1))
+
+
+# -- on top of a schedule: rate = f32(max(S(t) * scale, min(S(t), min_lr))) ----------------
+tf_only = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="host-side logic: the backends' part is in the bit-exact and model.save tests",
+)
+
+
+def scaled(schedule, scales, min_lr=0.0, first_step=0):
+    """The closed form: each epoch's steps at `S(t) * scale`, floored by min(S(t), min_lr).
+    S is evaluated as the rate table is, 4,096 steps at once: TensorFlow's vectorized cos
+    may round the tail of a short vector differently (by one ulp)."""
+    n = len(scales) * SPE
+    window = np.arange(first_step, first_step + 4096)
+    values = lr_tb.schedules.evaluate(schedule, window)[:n].astype(np.float64)
+    scale = np.repeat(np.asarray(scales, np.float64), SPE)
+    return np.maximum(values * scale, np.minimum(values, min_lr)).astype(np.float32)
+
+
+def test_a_keras_schedule_times_the_scale_bit_exact(tmp_path):
+    """Keras' CosineDecay under the plateau: the scale halves after epochs 1 and 2 (flat
+    score, patience 1); epoch 3 improves; epoch 4 is flat again but its last rate is at the
+    min_lr floor, so no reduction. The floor holds the product (steps 22-25) until the
+    schedule itself falls below it (26-29). Logged == applied, rate and scale per step."""
+    schedule = keras.optimizers.schedules.CosineDecay(1.0, decay_steps=30)
+    cb = lr_tb.ReduceLROnPlateau(
+        monitor="score", mode="min", factor=0.5, patience=1, min_lr=0.05,
+        schedule=schedule, log_dir=str(tmp_path),
+    )  # fmt: skip
+    model = bias_model(learning_rate=0.1)  # the compiled rate is replaced
+    probe = BiasProbe()
+    x, y = zeros_data()
+    values = [1.0, 1.0, 1.0, 0.5, 0.5, 0.5]
+    model.fit(x, y, batch_size=8, epochs=6, verbose=0, callbacks=[Script(values), cb, probe])
+    scales = [1, 1, 0.5, 0.25, 0.25, 0.25]
+    expected = scaled(schedule, scales, min_lr=0.05)
+    np.testing.assert_array_equal(np.float32(cb.learning_rates), expected)
+    assert list(expected[22:26]) == [np.float32(0.05)] * 4 and expected[26] < np.float32(0.05)
+    assert_applied_exactly(probe, cb.learning_rates)
+    run_dir = os.path.join(str(tmp_path), "train")
+    steps, rates = read_scalars(run_dir)
+    assert steps == list(range(30))
+    np.testing.assert_array_equal(rates, expected)
+    steps, logged_scales = read_scalars(run_dir, "lr_scale")
+    assert steps == list(range(30))
+    np.testing.assert_array_equal(logged_scales, np.float32(np.repeat(scales, SPE)))
+    assert cb.scale == 0.25 and float(model.optimizer.learning_rate) == expected[-1]
+
+
+@tf_only
+def test_threshold_mode_rel_and_warmup_epochs():
+    """PyTorch's relative rule decides differently from Keras' absolute one on the same
+    values (min_delta 0.01: 99.5 is an improvement on 100 absolutely, not relatively); the
+    warmup epochs are not looked at, not even as the best."""
+    kw = dict(factor=0.5, patience=1, min_delta=0.01)
+    values = [100.0, 99.5, 99.5, 99.5]
+    assert epoch_rates(run(values, **kw)[0]) == [1.0, 1.0, 1.0, 0.5]
+    assert epoch_rates(run(values, threshold_mode="rel", **kw)[0]) == [1.0, 1.0, 0.5, 0.25]
+    values = [100.0, 100.5, 102.0]  # max: 100.5 > 100 + 0.01, but not > 100 * 1.01
+    assert epoch_rates(run(values, mode="max", **kw)[0]) == [1.0, 1.0, 1.0]
+    rel = run(values, mode="max", threshold_mode="rel", **kw)[0]
+    assert epoch_rates(rel) == [1.0, 1.0, 0.5] and rel.best == 102.0
+    # without warmup: best 0.1 at epoch 0, a reduction after each epoch from 1 on
+    cb = run([0.1, 0.5, 1.0, 1.0, 1.0], factor=0.5, patience=1, warmup_epochs=2)[0]
+    assert epoch_rates(cb) == [1.0, 1.0, 1.0, 1.0, 0.5]  # best 1.0 at epoch 2, flat at 3
+
+
+@pytest.mark.parametrize(
+    "kw, error, match",
+    [
+        (dict(schedule="cosine"), TypeError, "`schedule`.*LearningRateSchedule.*'cosine'"),
+        (dict(schedule=0.1), TypeError, "schedule=0.1"),
+        (dict(threshold_mode="relative"), ValueError, "threshold_mode='relative'"),
+        (dict(warmup_epochs=-1), ValueError, "`warmup_epochs`.*>= 0.*-1"),
+        (dict(warmup_epochs=1.5), ValueError, "warmup_epochs=1.5"),
+    ],
+)
+def test_bad_new_arguments_raise_at_construction(kw, error, match):
+    with pytest.raises(error, match=match):
+        lr_tb.ReduceLROnPlateau(**kw)
+
+
+def fit_scheduled(values, schedule, log_dir=None, model=None, initial_epoch=0, extra=(), **kw):
+    kw = dict(monitor="score", mode="min", factor=0.5, patience=1, schedule=schedule) | kw
+    cb = lr_tb.ReduceLROnPlateau(log_dir=log_dir, **kw)
+    model = model or bias_model(learning_rate=1.0)
+    x, y = zeros_data()
+    model.fit(
+        x, y, batch_size=8, initial_epoch=initial_epoch, epochs=len(values), verbose=0,
+        callbacks=[*extra[:1], Script(values), cb, *extra[1:]],
+    )  # fmt: skip
+    return cb, model
+
+
+@tf_only
+def test_scale_and_decisions_survive_backup_and_restore(tmp_path):
+    """Crashed at the start of epoch 3 and resumed: the same rates and scales as the run
+    that was not interrupted. The resumed plateau needs both the scale (0.5) and the
+    decision state (best 0.5, so epoch 3 is no improvement) kept in backup_dir."""
+    schedule = lr_tb.schedules.ExponentialDecay(1.0, 0.9, steps_per_epoch=SPE)
+    values = [1.0, 1.0, 0.5, 0.5, 0.5, 0.5]
+    straight, _ = fit_scheduled(values, schedule, log_dir=str(tmp_path / "straight"))
+    backup = str(tmp_path / "backup")
+    log_dir = str(tmp_path / "resumed")
+
+    def fit(extra):
+        restore = keras.callbacks.BackupAndRestore(backup)  # listed first: saves before us
+        return fit_scheduled(values, schedule, log_dir, extra=[restore, *extra], backup_dir=backup)
+
+    with pytest.raises(RuntimeError):
+        fit([FailAt(3)])
+    resumed, _ = fit([])
+    assert resumed.steps == list(range(3 * SPE, 6 * SPE))
+    assert resumed.learning_rates == straight.learning_rates[3 * SPE :]
+    assert resumed.scale == straight.scale == 0.0625
+    for tag in ("learning_rate", "lr_scale"):
+        want = read_scalars(str(tmp_path / "straight" / "train"), tag)
+        got = read_scalars(os.path.join(log_dir, "train"), tag)
+        assert got[0] == want[0] == list(range(6 * SPE))
+        np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_model_save_and_load_continue_at_the_scale(tmp_path):
+    """A reduction decided at the last epoch's end of a fit is kept in the optimizer's rate
+    variable (the last step's schedule rate times the new scale), so `model.save` keeps it
+    and a new plateau on the loaded model continues there, bit for bit: the held rate over
+    the schedule's is 0.3**2 to float32 precision only, taken as the power of the factor."""
+    schedule = lr_tb.schedules.WarmupCosineDecay(1.0, total_steps=40, warmup_steps=3)
+    values = [1.0, 1.0, 1.0, 0.5, 0.5]  # reductions after epochs 1, 2 (pending at 3's end), 4
+    straight, _ = fit_scheduled(values, schedule, factor=0.3)
+    first, model = fit_scheduled(values[:3], schedule, factor=0.3)
+    scale = 0.3 * 0.3
+    assert first.scale == scale  # decided at the end of epoch 2, after its last step:
+    held = float(model.optimizer.learning_rate)  # step 14's rate at the new scale
+    assert held == scaled(schedule, [scale], first_step=10)[-1] != first.learning_rates[-1]
+    assert held / float(lr_tb.schedules.evaluate(schedule, np.arange(10, 4106))[4]) != scale
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    later, loaded = fit_scheduled(values, schedule, model=loaded, initial_epoch=3, factor=0.3)
+    assert later.steps == list(range(15, 25))
+    assert later.learning_rates == straight.learning_rates[15:]
+    np.testing.assert_array_equal(
+        np.float32(later.learning_rates), scaled(schedule, [scale, scale], first_step=15)
+    )
+    assert later.scale == straight.scale == scale * 0.3

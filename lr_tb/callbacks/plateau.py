@@ -1,23 +1,33 @@
-"""Step decay on a plateau (Keras' ReduceLROnPlateau), with every step's rate logged."""
+"""Step decay on a plateau (Keras' ReduceLROnPlateau), alone or on top of any schedule, with
+every step's rate logged."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import time
 import warnings
 
+import keras
 import numpy as np
 
 from lr_tb import _keras_private as P
 from lr_tb import _validation as v
-from lr_tb.callbacks.base import LearningRateCallback
+from lr_tb.callbacks.schedule import ScheduleCallback
 
 _MODES = ("auto", "min", "max")
+_THRESHOLD_MODES = ("abs", "rel")
 STATE_FILE = "lr_tb_plateau.json"
+SCALE_TAG = "lr_scale"
+
+# How far (relative) the rate the optimizer holds, divided by the schedule's rate at the last
+# step, may be from a power of `factor` and still be taken as that power: both are float32
+# (a relative error of at most 2**-24 each), so a few ulps.
+_SNAP = 2.0**-20
 
 
-class ReduceLROnPlateau(LearningRateCallback):
+class ReduceLROnPlateau(ScheduleCallback):
     """Multiplies the rate by `factor` when `monitor` stops improving; logs every step.
 
     The rule is Keras' `keras.callbacks.ReduceLROnPlateau`, checked at each epoch end:
@@ -30,13 +40,49 @@ class ReduceLROnPlateau(LearningRateCallback):
         if wait >= patience and rate > f32(min_lr):
             rate = max(rate * factor, min_lr); cooldown_counter = cooldown; wait = 0
     ```
-    `f32` is float32, as Keras compares. The new rate applies from the first step of the next
-    epoch. A NaN metric counts as no
-    improvement and warns; the rate never becomes NaN. Every step's rate is written to
-    `<log_dir>/train`, tag `learning_rate` (constant within an epoch).
+    `f32` is float32, as Keras compares. With `threshold_mode="rel"` the improvement is
+    PyTorch's relative rule instead, in Python floats: `current < best * (1 - min_delta)`
+    ("max": `current > best * (1 + min_delta)`). The new rate applies from the first step of
+    the next epoch. A NaN metric counts as no improvement and warns; the rate never becomes
+    NaN. The first `warmup_epochs` epochs (Keras' epoch index, so a resumed fit counts from
+    the run's start) are not looked at: no best, no wait, no reduction. Every step's rate is
+    written to `<log_dir>/train`, tag `learning_rate`.
 
-    The optimizer must hold a float learning rate: with a `LearningRateSchedule` there is no
-    rate to reduce, and train begin raises a `TypeError`.
+    **Alone** (`schedule=None`), the rate is the optimizer's float `learning_rate`, constant
+    within an epoch, reduced in place (Keras' behaviour); an optimizer that holds a
+    `LearningRateSchedule` is refused at train begin (`TypeError`): there is no rate to reduce.
+
+    **On top of a schedule** (`schedule=S`, any `LearningRateSchedule`, lr_tb's or Keras'
+    own), the rate of step `t` (the 0-based optimizer update, as for `lr_tb.ScheduleCallback`,
+    whose table it fills the same way) is
+    ```
+    rate(t) = f32(max(S(t) * scale, min(S(t), min_lr)))
+    ```
+    `scale` starts at 1 and is multiplied by `factor` on each reduction; "rate" in the rule
+    above is the rate of the epoch's last step. So `min_lr` floors the *product*, at every
+    step: the reductions never take the rate below `min_lr`, but where the schedule itself is
+    below `min_lr` (a warmup's start, a cosine's end) its own rate applies. The scale is
+    written beside the rate, tag `lr_scale`, one point per step (the scale that step used;
+    steps a resumed fit fills in after a hard kill get their rate only).
+    The schedule's own warmup shapes the rate and `warmup_epochs` only stops the counting:
+    they are independent, and `warmup_epochs >= ceil(warmup_steps / steps_per_epoch)` keeps
+    a reduction from being decided on the noisy metrics of the schedule's warmup (the scale
+    stays 1 throughout it).
+
+    Where the scale lives between fits: in the optimizer's own `learning_rate` variable,
+    which lr_tb keeps at the rate of the last step (after a reduction decided at the last
+    epoch's end, at that step's rate under the new scale), so `model.save` keeps it without
+    any variable of lr_tb's. A fit on an optimizer that has stepped starts at
+    `scale = held / S(last step)`, taken as the power of `factor` it equals to float32
+    precision (exact), else as that ratio, at most 1 (a held rate at the `min_lr` floor or
+    one that was not set by a plateau with this schedule and factor: the next step continues
+    at the held rate). A never-stepped optimizer starts at 1. With `backup_dir`, a resumed
+    fit takes the scale kept there instead (exact, whatever the callback order; without it,
+    a `BackupAndRestore` listed before the plateau saves the rate variable before lr_tb sets
+    it at the epoch's end, and the resumed scale is only that ratio).
+
+    It is a `ScheduleCallback` (the table, the checks of the optimizer's rate variable, the
+    gap fill after a crash): alone, none of that is used.
 
     Args:
         monitor: the metric to watch, a key of the epoch logs (e.g. "val_loss").
@@ -44,22 +90,37 @@ class ReduceLROnPlateau(LearningRateCallback):
         patience: epochs without improvement before a reduction, >= 0.
         mode: "min", "max" or "auto" (as Keras 3: losses go down, a compiled metric knows its
             direction; another name raises a ValueError, as in Keras).
-        min_delta: the least change that counts as an improvement, >= 0.
+        min_delta: the least change that counts as an improvement, >= 0 (relative with
+            `threshold_mode="rel"`).
         cooldown: epochs to wait after a reduction before counting again, >= 0.
         min_lr: the floor, >= 0.
         log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
         backup_dir: the `keras.callbacks.BackupAndRestore` directory: the decision state
-            (best, wait, cooldown) of every epoch is kept there, and a resumed fit takes the
-            state of the epoch before the one it resumes at (Keras' own ReduceLROnPlateau
-            forgets it: Keras issue #17012). BackupAndRestore deletes the directory after a
-            completed run. The rate itself is an optimizer variable, restored by Keras.
+            (best, wait, cooldown, and the scale with a schedule) of every epoch is kept
+            there, and a resumed fit takes the state of the epoch before the one it resumes
+            at (Keras' own ReduceLROnPlateau forgets it: Keras issue #17012).
+            BackupAndRestore deletes the directory after a completed run. The rate itself is
+            an optimizer variable, restored by Keras.
+        schedule: a `keras.optimizers.schedules.LearningRateSchedule` to scale, or None.
+        threshold_mode: "abs" (Keras' `min_delta` rule) or "rel" (PyTorch's).
+        warmup_epochs: epochs at the start of the run during which no plateau is counted, >= 0.
+
+    Attributes:
+        scale: with a schedule, the scale in force (after the fit: including a reduction
+            decided at its last epoch's end); 1.0 alone.
+        learning_rates, steps: as for every lr_tb callback.
 
     Raises:
-        TypeError / ValueError: an argument breaks its rule (the message names it).
+        TypeError / ValueError: an argument breaks its rule (the message names it); at train
+            begin, an optimizer that holds a `LearningRateSchedule` (a `TypeError`).
 
     Example:
         >>> callback = lr_tb.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2,
         ...                                    log_dir="runs/plateau", verbose=1)
+        >>> on_cosine = lr_tb.ReduceLROnPlateau(
+        ...     schedule=keras.optimizers.schedules.CosineDecay(1e-3, 10_000),
+        ...     factor=0.5, patience=2, threshold_mode="rel", warmup_epochs=1,
+        ...     log_dir="runs/plateau_cosine")
     """
 
     def __init__(
@@ -75,6 +136,10 @@ class ReduceLROnPlateau(LearningRateCallback):
         verbose: int = 0,
         flush_secs: float | None = 30.0,
         backup_dir: str | None = None,
+        *,
+        schedule: keras.optimizers.schedules.LearningRateSchedule | None = None,
+        threshold_mode: str = "abs",
+        warmup_epochs: int = 0,
     ) -> None:
         if not isinstance(monitor, str) or not monitor:
             raise TypeError(
@@ -99,9 +164,29 @@ class ReduceLROnPlateau(LearningRateCallback):
                 f"backup_dir={backup_dir!r}"
             )
         self.backup_dir = None if backup_dir is None else os.fspath(backup_dir)
-        super().__init__(log_dir=log_dir, verbose=verbose, flush_secs=flush_secs)
+        if schedule is not None and not isinstance(
+            schedule, keras.optimizers.schedules.LearningRateSchedule
+        ):
+            raise TypeError(
+                "Argument `schedule` must be a keras.optimizers.schedules.LearningRateSchedule "
+                f"or None. Received: schedule={schedule!r}"
+            )
+        if threshold_mode not in _THRESHOLD_MODES:
+            raise ValueError(
+                f"Argument `threshold_mode` must be one of {list(_THRESHOLD_MODES)}. "
+                f"Received: threshold_mode={threshold_mode!r}"
+            )
+        self.threshold_mode = threshold_mode
+        self.warmup_epochs = v.check_int("warmup_epochs", warmup_epochs, 0)
+        super().__init__(schedule, log_dir=log_dir, verbose=verbose, flush_secs=flush_secs)
         self._minimize = self.mode != "max"
+        self.scale = 1.0
         self._reset()
+
+    @property
+    def _scheduled(self) -> bool:
+        """On top of a schedule (ScheduleCallback's table), or alone (the optimizer's float)."""
+        return self.schedule is not None
 
     def _reset(self) -> None:
         self.wait = 0
@@ -131,9 +216,14 @@ class ReduceLROnPlateau(LearningRateCallback):
         )
 
     def _improved(self, current: float) -> bool:
-        """Keras' comparison, in float32 as Keras' `ops.less`/`ops.greater` make it."""
+        """Keras' comparison, in float32 as Keras' `ops.less`/`ops.greater` make it; or
+        PyTorch's relative one, in Python floats as PyTorch makes it."""
         if math.isinf(self.best):
             return True
+        if self.threshold_mode == "rel":
+            if self._minimize:
+                return current < self.best * (1.0 - self.min_delta)
+            return current > self.best * (1.0 + self.min_delta)
         if self._minimize:
             return bool(np.float32(current + self.min_delta) < np.float32(self.best))
         return bool(np.float32(current - self.min_delta) > np.float32(self.best))
@@ -141,7 +231,9 @@ class ReduceLROnPlateau(LearningRateCallback):
     _changes_rate = True
 
     def _begin(self) -> None:
-        if not P.holds_variable(self._optimizer):
+        if self._scheduled:
+            super()._begin()  # ScheduleCallback's: a float rate to replace, the table
+        elif not P.holds_variable(self._optimizer):
             raise TypeError(
                 "ReduceLROnPlateau needs an optimizer compiled with a float `learning_rate`; "
                 "it cannot reduce a `LearningRateSchedule` or a callable. "
@@ -150,7 +242,79 @@ class ReduceLROnPlateau(LearningRateCallback):
         self._mode_known = self._resolve_mode(final=False)
         self._reset()
         self._pending_rate: float | None = None
+        self._pending_scale: float | None = None
+        self._restored_scale: float | None = None
+        self._scale_wall = time.time()
 
+    # -- on top of a schedule: ScheduleCallback's table, filled with the scaled rates --------
+    def _rates_at(self, steps: np.ndarray) -> np.ndarray | None:
+        if not self._scheduled:
+            return None
+        return self._scaled(super()._rates_at(steps), self.scale)
+
+    def _scaled(self, values: np.ndarray, scale: float) -> np.ndarray:
+        """`f32(max(S * scale, min(S, min_lr)))` of the schedule's float32 rates `S`."""
+        values = np.asarray(values, dtype=np.float64)
+        return np.maximum(values * scale, np.minimum(values, self.min_lr)).astype(np.float32)
+
+    def _start(self, start: int, first_epoch: int) -> None:
+        if not self._scheduled:
+            return
+        restored = self._restored_scale
+        self.scale = restored if restored is not None else self._scale_held(start)
+        super()._start(start, first_epoch)
+
+    def _scale_held(self, start: int) -> float:
+        """The scale the optimizer's rate variable holds: its rate over the schedule's rate at
+        the last step (lr_tb keeps the variable at that step's applied rate), as the power of
+        `factor` it equals to float32 precision, else as the ratio itself, at most 1."""
+        if self._raw_start == 0 or start <= 0:
+            return 1.0  # never stepped: the variable is the compiled rate
+        held = self._read_rate_variable()
+        (value,) = super()._rates_at(np.array([start - 1], dtype=np.int64))
+        value = float(value)
+        if not (math.isfinite(held) and math.isfinite(value)) or held <= 0 or value <= 0:
+            return 1.0
+        ratio = held / value
+        if ratio >= 1.0 - _SNAP:
+            return 1.0
+        power = 1.0
+        for _ in range(100_000):
+            power *= self.factor
+            if abs(ratio / power - 1.0) <= _SNAP:
+                return power
+            if power < ratio:
+                break
+        return ratio
+
+    def _window_moved(self) -> None:
+        if self._scheduled:
+            super()._window_moved()
+
+    def _check_rate_variable(self, epoch: int) -> None:
+        if self._scheduled:
+            super()._check_rate_variable(epoch)
+
+    def _mirror(self) -> None:
+        if self._scheduled:
+            super()._mirror()
+
+    def _record(self) -> None:
+        """Beside each step's rate, the scale that step used (tag `lr_scale`)."""
+        log = self._log
+        begin = None if log is None else log.next_step
+        super()._record()
+        if not self._scheduled or begin is None or log._writer is None:
+            return
+        end = log.next_step
+        if end > begin:
+            now = time.time()
+            walls = np.linspace(self._scale_wall, now, end - begin + 1)[1:]
+            steps = np.arange(begin, end, dtype=np.int64)
+            log._writer.write(SCALE_TAG, steps, np.full(steps.shape, self.scale), walls)
+            self._scale_wall = now
+
+    # -- lifecycle -----------------------------------------------------------------------
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self._raw_start is None:  # the first epoch of this fit
             self._restore_state(epoch)
@@ -161,14 +325,26 @@ class ReduceLROnPlateau(LearningRateCallback):
         if self._pending_rate is not None:
             P.assign(self._model, P.held_rate(self._optimizer), self._pending_rate)
             self._pending_rate = None
+        if self._pending_scale is not None:
+            self.scale, self._pending_scale = self._pending_scale, None
+            self._fill_table(self._position())  # from the first step of this epoch
 
     def _end(self) -> None:
-        if self._pending_rate is not None and self._optimizer is not None:
-            self._apply_pending()
+        if not self._scheduled:
+            if self._pending_rate is not None and self._optimizer is not None:
+                self._apply_pending()
+            return
+        started = self._slot is not None and self._slot.owner is self
+        super()._end()  # the table off, the optimizer's variable at the last applied rate
+        if self._pending_scale is not None:
+            self.scale, self._pending_scale = self._pending_scale, None
+            if started and self.steps:  # where a later fit or the saved model finds it
+                (rate,) = self._rates_at(np.array([self.steps[-1]], dtype=np.int64))
+                P.assign(self._model, P.held_rate(self._optimizer), float(rate))
 
     def _print_epoch(self, epoch: int) -> None:
-        # One line for the starting rate, then one per reduction (Keras' own wording).
-        if self._epoch_first_index == 0:
+        # Alone: one line for the starting rate, then one per reduction (Keras' own wording).
+        if self._scheduled or self._epoch_first_index == 0:
             super()._print_epoch(epoch)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -186,16 +362,20 @@ class ReduceLROnPlateau(LearningRateCallback):
         if path is None:
             return
         states = self._load_states()
-        states[str(epoch)] = {
+        state = {
             "best": self.best,
             "wait": self.wait,
             "cooldown_counter": self.cooldown_counter,
             "minimize": self._minimize,
             "mode_known": self._mode_known,
+        }
+        if self._scheduled:  # the scale this epoch's decision left
+            state["scale"] = self.scale if self._pending_scale is None else self._pending_scale
+        else:
             # the rate this epoch's decision left: a backup taken before the decision (with
             # BackupAndRestore listed first) holds the rate from before it
-            "rate": self._decided_rate(),
-        }
+            state["rate"] = self._decided_rate()
+        states[str(epoch)] = state
         os.makedirs(self.backup_dir, exist_ok=True)
         with open(path + ".tmp", "w") as f:
             json.dump(states, f)
@@ -215,17 +395,22 @@ class ReduceLROnPlateau(LearningRateCallback):
 
     def _restore_state(self, first_epoch: int) -> None:
         """A fit resumed at `first_epoch` (BackupAndRestore, or initial_epoch) takes the state
-        saved at the end of the epoch before it, if there is one, and the rate that epoch's
-        decision left (whatever the order of the callbacks)."""
+        saved at the end of the epoch before it, if there is one, and the rate (or scale)
+        that epoch's decision left (whatever the order of the callbacks)."""
         state = self._load_states().get(str(first_epoch - 1)) if self.backup_dir else None
         if state:
             self.best, self.wait = float(state["best"]), int(state["wait"])
             self.cooldown_counter = int(state["cooldown_counter"])
             self._minimize, self._mode_known = state["minimize"], state["mode_known"]
-            if "rate" in state:
+            if self._scheduled:
+                if "scale" in state:
+                    self._restored_scale = float(state["scale"])
+            elif "rate" in state:
                 P.assign(self._model, P.held_rate(self._optimizer), state["rate"])
 
     def _decide(self, epoch: int, logs: dict) -> None:
+        if epoch < self.warmup_epochs:
+            return  # not looked at: no best, no wait, no reduction
         current = logs.get(self.monitor)
         if current is None:
             warnings.warn(
@@ -254,18 +439,34 @@ class ReduceLROnPlateau(LearningRateCallback):
         if self.cooldown_counter > 0:
             return
         self.wait += 1
-        if self.wait >= self.patience:
-            (old,) = P.read(self._model, self._optimizer, [P.held_rate(self._optimizer)])
-            old = float(old)
-            if old > np.float32(self.min_lr):  # as Keras: a float32 floor is reached once
-                new = max(old * self.factor, self.min_lr)
-                # applied when the next epoch begins (or the fit ends): read at this epoch's
-                # end (Keras' TensorBoard), the rate is still the one this epoch used
-                self._pending_rate = new
-                if self.verbose > 0:
-                    P.print_msg(
-                        f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
-                        f"{float(np.float32(new)):.6g}."
-                    )
-                self.cooldown_counter = self.cooldown
-                self.wait = 0
+        if self.wait >= self.patience and self._reduce(epoch):
+            self.cooldown_counter = self.cooldown
+            self.wait = 0
+
+    def _reduce(self, epoch: int) -> bool:
+        """Decide a reduction, applied when the next epoch begins (or the fit ends): read at
+        this epoch's end (Keras' TensorBoard), the rate is still the one this epoch used.
+        False: the rate is at the floor already."""
+        if self._scheduled:
+            old = self._last_logged_rate  # the rate of this epoch's last step
+            if old is None or not old > np.float32(self.min_lr):
+                return False
+            self._pending_scale = self.scale * self.factor
+            if self.verbose > 0:
+                P.print_msg(
+                    f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing the learning-rate scale "
+                    f"to {self._pending_scale:.6g}."
+                )
+            return True
+        (old,) = P.read(self._model, self._optimizer, [P.held_rate(self._optimizer)])
+        old = float(old)
+        if not old > np.float32(self.min_lr):  # as Keras: a float32 floor is reached once
+            return False
+        new = max(old * self.factor, self.min_lr)
+        self._pending_rate = new
+        if self.verbose > 0:
+            P.print_msg(
+                f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                f"{float(np.float32(new)):.6g}."
+            )
+        return True
