@@ -3,10 +3,11 @@
     python examples/lr_find.py [--quick] [--png lr_find.png] [--logdir runs/lr_find]
     tensorboard --logdir runs/lr_find
 
-Trains a copy of the model (the article's CNN; the model itself is left as it was) while the rate grows from
-1e-7 to 10, stops when the loss diverges, and prints fastai's suggestions. Runs offline:
-`--quick` (and `--data digits`) uses scikit-learn's bundled digits, upsampled to MNIST's size;
-otherwise MNIST when it is cached or downloadable, else those digits.
+Trains a copy of the article's CNN (the model itself is left as it was) while the rate grows
+from 1e-7 to 10, stops when the loss diverges, and prints fastai's suggestions. Runs offline:
+`--quick` (a small CNN, 30 steps) and `--data digits` use scikit-learn's bundled digits,
+upsampled to MNIST's size; otherwise MNIST when it is cached or downloadable, else those
+digits. docs/lr_find.png is `--data digits --png docs/lr_find.png`.
 """
 
 from __future__ import annotations

@@ -140,12 +140,12 @@ def valley(lrs: Sequence[float], losses: Sequence[float]) -> tuple[float, Point]
     """fastai's `valley` (the default rule): the rate in the longest valley.
 
     Transcribed from fastai's `fastai/callback/schedule.py`: `lds[i]` is the length of the
-    longest strictly decreasing run of losses (not necessarily contiguous) that ends at `i`;
-    for the longest one, ending at `max_end` and starting at `max_start = max_end -
-    lds[max_end]` (as fastai computes it, when `max_end` last moved), the suggestion is the
+    longest strictly decreasing sequence of losses (not necessarily contiguous) that ends at
+    `i`; for the first longest one, ending at `max_end` and starting at `max_start = max_end -
+    lds[max_end]` (fastai's arithmetic: one before its first point), the suggestion is the
     rate at `max_start + int(sections) + int(sections / 2)` with `sections = (max_end -
-    max_start) / 3`: about halfway down the valley. The inner loop over `j` is vectorized with
-    NumPy, with the same result as fastai's double loop (tested against it).
+    max_start) / 3`: about halfway down the valley. fastai's inner loop over `j` is vectorized
+    with NumPy, with the same result (tested against fastai's double loop).
 
     Returns:
         (suggested rate, (rate, loss) of the point to mark), as fastai's rules do.
@@ -156,18 +156,16 @@ def valley(lrs: Sequence[float], losses: Sequence[float]) -> tuple[float, Point]
     max_start, max_end = 0, 0
     lds = np.ones(n, dtype=np.int64)
     for i in range(1, n):
-        # fastai: for j < i, if losses[i] < losses[j] and lds[i] < lds[j] + 1: lds[i] =
-        # lds[j] + 1; then, still inside the j loop, if lds[max_end] < lds[i]: max_end = i and
-        # max_start = max_end - lds[max_end]. lds[i] takes the running maximum below, and
-        # max_start is fixed at the first j where that maximum passes lds[max_end].
-        candidates = np.where(losses_np[i] < losses_np[:i], lds[:i] + 1, 1)
-        running = np.maximum.accumulate(candidates)
-        lds[i] = running[-1]
-        best = lds[max_end]
-        if running[-1] > best:
-            first = int(np.argmax(running > best))
+        # fastai: for j < i: if losses[i] < losses[j] and lds[i] < lds[j] + 1: lds[i] =
+        # lds[j] + 1; and (inside the j loop) if lds[max_end] < lds[i]: max_end = i and
+        # max_start = max_end - lds[max_end]. lds[i] ends as the largest lds[j] + 1 over the
+        # j with a higher loss; it exceeds lds[max_end] (the longest so far) by at most 1, so
+        # fastai's max_start, taken when it first does, is i - lds[i] with the final lds[i].
+        higher = losses_np[:i] > losses_np[i]
+        lds[i] = int(lds[:i][higher].max()) + 1 if higher.any() else 1
+        if lds[max_end] < lds[i]:
             max_end = i
-            max_start = max_end - int(running[first])
+            max_start = max_end - int(lds[max_end])
     sections = (max_end - max_start) / 3
     idx = max_start + int(sections) + int(sections / 2)
     return float(lrs_np[idx]), (float(lrs_np[idx]), float(losses_np[idx]))
@@ -341,13 +339,14 @@ class LRFinderResult:
                 continue
             marker, color = markers.get(name, ("x", "C4"))
             chosen = " (suggestion)" if name == self.rule else ""
+            note = " (a tenth of the point's rate)" if name == "minimum" else ""
             ax.plot(
                 [point[0]],
                 [point[1]],
                 marker,
                 color=color,
                 markersize=9 if chosen else 7,
-                label=f"{name}: {self.suggestions[name]:.2g}{chosen}",
+                label=f"{name}: {self.suggestions[name]:.2g}{chosen}{note}",
             )
         if self.suggestion is not None:
             ax.axvline(self.suggestion, color="C3", linestyle=":", linewidth=1)
@@ -362,7 +361,7 @@ class LRFinderResult:
             if high > low:
                 pad = 0.08 * (high - low)
                 ax.set_ylim(low - pad, high + 2 * pad)
-        ax.grid(True, which="both", alpha=0.3)
+        ax.grid(True, which="major", alpha=0.3)
         ax.legend(loc="best", fontsize="small")
 
     def to_png(self, dpi: int = 100) -> bytes:
