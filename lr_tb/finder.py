@@ -256,6 +256,7 @@ class LRFinderResult:
 
     Attributes:
         learning_rates: the rate each step applied (float32 values as Python floats).
+        steps: the optimizer step of each (0, 1, ...; the x axis in TensorBoard).
         losses: the loss of each step's batch, as the train step computed it (before that
             step's update).
         smoothed_losses: `smooth_losses(losses)` (fastai's smoothing, beta 0.98).
@@ -265,7 +266,8 @@ class LRFinderResult:
         points: the (rate, smoothed loss) each rule marks on the curve.
         num_steps: the steps asked for; `len(losses)` is less when the test stopped early.
         stop_reason: why it stopped: "num_steps", "diverged" (the smoothed loss exceeded
-            `early_stop_factor` times its best) or "not_finite".
+            `early_stop_factor` times its best), "not_finite" (a NaN or infinite loss) or
+            "out_of_data" (an epoch yielded no batch: a generator that ran out).
     """
 
     def __init__(
@@ -275,8 +277,10 @@ class LRFinderResult:
         num_steps: int,
         stop_reason: str,
         rule: str = DEFAULT_RULE,
+        steps: list[int] | None = None,
     ) -> None:
         self.learning_rates = [float(r) for r in learning_rates]
+        self.steps = list(range(len(self.learning_rates))) if steps is None else list(steps)
         self.losses = [float(x) for x in losses]
         self.smoothed_losses = smooth_losses(self.losses).tolist()
         self.num_steps = num_steps
@@ -403,12 +407,13 @@ class _LossRecorder(keras.callbacks.Callback):
         self.num_steps = num_steps
         self.factor = early_stop_factor
         self.losses: list[float] = []
+        self.steps: list[int] = []  # the optimizer step of each loss
         self.wall_times: list[float] = []
+        self._next_step = 0
         self.stop_reason = "num_steps"
         self._avg = 0.0
         self._best = math.inf
         self._steps_at_epoch_begin = 0
-        self.empty_epoch = False
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._steps_at_epoch_begin = len(self.losses)
@@ -416,7 +421,12 @@ class _LossRecorder(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         # (`self.model` on JAX puts the training state back into the variables first, and
         # Keras re-reads it before the next step, so the reset is seen there too.)
-        self.model.reset_metrics()
+        model = self.model
+        model.reset_metrics()
+        # The step this update will be. Not simply a count: on TensorFlow, the call that
+        # finds the end of an input of unknown length (a generator) counts an optimizer
+        # step without a batch.
+        self._next_step = int(ops.convert_to_numpy(model.optimizer.iterations))
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if not logs or "loss" not in logs:
@@ -426,6 +436,7 @@ class _LossRecorder(keras.callbacks.Callback):
             )
         loss = float(np.asarray(logs["loss"]))
         self.losses.append(loss)
+        self.steps.append(self._next_step)
         self.wall_times.append(time.time())
         with np.errstate(invalid="ignore", over="ignore"):
             self._avg = loss + BETA * (self._avg - loss)  # fastai: torch.lerp(loss, avg, beta)
@@ -441,7 +452,7 @@ class _LossRecorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if len(self.losses) == self._steps_at_epoch_begin:  # the data yielded no batch
-            self.empty_epoch = True
+            self.stop_reason = "out_of_data"
             self.model.stop_training = True
 
 
@@ -473,11 +484,12 @@ def _copy_model(model: Any, optimizer: Any, learning_rate: float) -> Any:
         if weights:
             clone.set_weights(weights)
     except Exception as error:  # noqa: BLE001 - say what could not be done, and why
+        first_line = (str(error).strip().splitlines() or [""])[0][:200]
         raise TypeError(
             "find_learning_rate trains a copy of the model and could not copy this one with "
-            f"keras.models.clone_model ({type(error).__name__}: {error}). A subclassed model "
-            "needs `get_config`/`from_config`. Received: model="
-            f"{type(model).__name__}"
+            f"keras.models.clone_model ({type(error).__name__}: {first_line}). A subclassed "
+            "model needs a `get_config` that returns its constructor's arguments (or a "
+            f"`from_config`). Received: model={type(model).__name__}"
         ) from error
     config = model.get_compile_config() or {}
     kwargs: dict[str, Any] = {}
@@ -578,6 +590,7 @@ def find_learning_rate(
         log_dir: a TensorBoard log directory, or None. In `<log_dir>/train`: `learning_rate`
             (written by `ScheduleCallback`), `loss` and `smoothed_loss` at every step, and the
             loss-against-rate figure as image `lr_finder` (when matplotlib is installed).
+            Each call adds to the run at steps 0, 1, ...: give each test its own directory.
 
     Returns:
         `LRFinderResult`: `learning_rates`, `losses`, `smoothed_losses`, `suggestion`,
@@ -617,12 +630,11 @@ def find_learning_rate(
     )
     if not recorder.losses:
         raise ValueError("Argument `x` must yield at least one batch. Received: no batch")
-    rates = list(scheduler.learning_rates)
-    if len(rates) != len(recorder.losses):  # pragma: no cover - a broken invariant
-        raise RuntimeError(
-            f"find_learning_rate: {len(rates)} rates logged for {len(recorder.losses)} losses"
-        )
-    result = LRFinderResult(rates, recorder.losses, sweep.num_steps, recorder.stop_reason)
+    applied = dict(zip(scheduler.steps, scheduler.learning_rates, strict=True))
+    rates = [applied[step] for step in recorder.steps]
+    result = LRFinderResult(
+        rates, recorder.losses, sweep.num_steps, recorder.stop_reason, steps=recorder.steps
+    )
     if log_dir is not None:
         _write_run(_fs.join(log_dir, "train"), result, recorder.wall_times)
     return result
@@ -632,7 +644,7 @@ def _write_run(run_dir: str, result: LRFinderResult, wall_times: list[float]) ->
     """`loss` and `smoothed_loss` per step, and the figure as an image, in `run_dir`."""
     from lr_tb.event_writer import EventWriter
 
-    steps = np.arange(len(result.losses), dtype=np.int64)
+    steps = np.asarray(result.steps, dtype=np.int64)
     writer = EventWriter(run_dir, filename_suffix=".lr_tb_finder")
     try:
         writer.write(LOSS_TAG, steps, result.losses, wall_times)

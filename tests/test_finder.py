@@ -6,6 +6,7 @@ import io
 import math
 import os
 import sys
+import types
 
 import keras
 import numpy as np
@@ -188,6 +189,66 @@ def test_uncompiled_model_is_refused():
     with pytest.raises(TypeError, match="Argument `model` must be a keras.Model"):
         lr_tb.find_learning_rate("model", *zeros_data(8))
 
+    class Subclassed(keras.Model):  # its config is not its constructor's arguments
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = Subclassed()
+    model.compile("sgd", "mse")
+    with pytest.raises(TypeError, match="could not copy this one with keras.models.clone_m"):
+        lr_tb.find_learning_rate(model, *zeros_data(8))
+
+
+class _StubModel:
+    """What `_LossRecorder` uses of a model: `reset_metrics`, `stop_training` and the
+    optimizer's step counter."""
+
+    stop_training = False
+    resets = 0
+
+    def __init__(self):
+        self.optimizer = types.SimpleNamespace(iterations=0)
+
+    def reset_metrics(self):
+        self.resets += 1
+
+
+def _record(losses, num_steps=100, factor=4.0):
+    """Feed `_LossRecorder` these batch losses until it stops; (steps taken, its reason)."""
+    recorder = finder._LossRecorder(num_steps, factor)
+    model = _StubModel()
+    recorder.set_model(model)
+    for step, loss in enumerate(losses):
+        model.optimizer.iterations = step
+        recorder.on_train_batch_begin(step)
+        recorder.on_train_batch_end(step, {"loss": loss})
+        if model.stop_training:
+            break
+    assert model.resets == len(recorder.losses)  # the metrics are reset before every step
+    assert recorder.steps == list(range(len(recorder.losses)))
+    return len(recorder.losses), recorder.stop_reason
+
+
+def test_early_stop_rule_on_recorded_losses():
+    rng = np.random.default_rng(0)
+    losses = np.concatenate([np.linspace(2.0, 0.5, 30), 0.5 * 1.5 ** np.arange(1, 40)])
+    losses = losses * rng.uniform(0.9, 1.1, losses.size)
+    smoothed = finder.smooth_losses(losses)
+    first = int(np.argmax(smoothed > 4 * np.minimum.accumulate(smoothed)))
+    assert 30 < first < losses.size - 1
+    assert _record(losses) == (first + 1, "diverged")
+    factor_8 = int(np.argmax(smoothed > 8 * np.minimum.accumulate(smoothed)))
+    assert _record(losses, factor=8.0) == (factor_8 + 1, "diverged") and factor_8 > first
+    assert _record(losses, num_steps=20) == (20, "num_steps")
+    assert _record(list(losses[:5]) + [math.nan, 1.0], factor=None) == (6, "not_finite")
+    assert _record([1.0, 2.0, math.inf, 1.0]) == (3, "not_finite")
+    # the divergence rule needs a positive best loss (a loss that can go below 0 never stops)
+    assert _record(-np.arange(10.0), num_steps=10) == (10, "num_steps")
+
 
 class _Batches(keras.utils.PyDataset):
     """A PyDataset of `n` batches (cycled by the finder)."""
@@ -225,6 +286,7 @@ def test_logged_rate_is_applied_rate_is_closed_form_and_run_has_the_figure(tmp_p
         log_dir=str(tmp_path),
     )
     assert len(result.losses) == 12 and result.stop_reason == "num_steps"
+    assert result.steps == list(range(12))
     rates = np.float32(result.learning_rates)
     np.testing.assert_allclose(rates, 1e-3 * 1000.0 ** (np.arange(12) / 11), rtol=2e-6)
     bias, replay = np.float32(0.0), []
@@ -253,6 +315,30 @@ def test_logged_rate_is_applied_rate_is_closed_form_and_run_has_the_figure(tmp_p
     image = pytest.importorskip("matplotlib.image").imread(io.BytesIO(png), format="png")
     assert image.shape[:2] == (int(height), int(width)) and image.shape[2] in (3, 4)
     assert float(keras.ops.convert_to_numpy(model.layers[-1].bias)[0]) == 0.0  # the user's
+
+
+@requires_tensorflow
+def test_an_input_of_unknown_length_pairs_each_loss_with_its_step():
+    # On TensorFlow the call that finds the end of a generator counts an optimizer step that
+    # applies nothing (Keras 3.15): each loss is paired with its own step's rate, which the
+    # bias replays exactly (the phantom steps took no rate off the bias).
+    def batches():
+        for _ in range(3):
+            yield np.zeros((2, 2), "float32"), np.zeros((2, 1), "float32")
+
+    result = lr_tb.find_learning_rate(
+        bias_model(), batches(), min_lr=1e-3, max_lr=1.0, num_steps=8, early_stop_factor=None
+    )
+    assert len(result.losses) == 8 and np.all(np.diff(result.steps) > 0)
+    rates = np.float32(result.learning_rates)
+    np.testing.assert_array_equal(
+        rates, finder.RangeSweep(1e-3, 1.0, 8).values(np.array(result.steps))
+    )
+    bias, replay = np.float32(0.0), []
+    for rate in rates:
+        replay.append(bias)
+        bias = np.float32(bias - rate)
+    np.testing.assert_array_equal(np.float32(result.losses), replay)
 
 
 @pytest.mark.backends
