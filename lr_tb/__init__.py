@@ -32,9 +32,11 @@ _NAMES = {
     "CosineRestarts": "lr_tb.schedules",
     "ExponentialDecay": "lr_tb.schedules",
     "WarmupCosineDecay": "lr_tb.schedules",
+    "LRFinderResult": "lr_tb.finder",
+    "find_learning_rate": "lr_tb.finder",
 }
 # `lr_tb.tuner` imports keras-tuner: only when it is used.
-_SUBMODULES = ("callbacks", "event_writer", "schedules", "tuner")
+_SUBMODULES = ("callbacks", "event_writer", "finder", "schedules", "tuner")
 
 
 def __getattr__(name: str) -> Any:
@@ -52,7 +54,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from lr_tb import callbacks, event_writer, schedules, tuner
+    from lr_tb import callbacks, event_writer, finder, schedules, tuner
     from lr_tb.callbacks import (
         CosineRestartsScheduler,
         ExponentialDecayScheduler,
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
         TensorBoard,
         WarmupCosineDecayScheduler,
     )
+    from lr_tb.finder import LRFinderResult, find_learning_rate
     from lr_tb.schedules import CosineRestarts, ExponentialDecay, WarmupCosineDecay
 
 
@@ -81,6 +84,7 @@ __all__ = [
     "CosineRestartsScheduler",
     "ExponentialDecay",
     "ExponentialDecayScheduler",
+    "LRFinderResult",
     "LearningRateCallback",
     "LearningRateLogger",
     "ReduceLROnPlateau",
@@ -90,6 +94,8 @@ __all__ = [
     "WarmupCosineDecayScheduler",
     "callbacks",
     "event_writer",
+    "find_learning_rate",
+    "finder",
     "schedules",
     "tuner",
 ]

@@ -1,5 +1,8 @@
 """TensorBoard writing: scalar points appended to an event file, in bulk, without TensorFlow.
 
+Images (a PNG, e.g. a matplotlib figure) are written as `tf.summary.image` writes them, so
+TensorBoard's Images tab shows them (`EventWriter.write_image`).
+
 lr_tb computes a whole stretch of learning rates at once (they are a pure function of the
 step), so it writes them as one batch of records with the `tensorboard` package's protos and
 record framing. TensorFlow is not needed, so this works on the JAX and torch backends too.
@@ -24,7 +27,7 @@ import time
 from collections.abc import Iterable
 
 import numpy as np
-from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
 from lr_tb import _fs
@@ -138,6 +141,36 @@ def encode_scalar_events(
     return b"".join(chunks)
 
 
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) of a PNG, from its IHDR chunk (the first chunk after the signature)."""
+    if len(png) < 24 or png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError(f"Argument `png` must be the bytes of a PNG image. Received: {png[:16]!r}")
+    width, height = struct.unpack(">II", png[16:24])
+    return width, height
+
+
+def image_summary(tag: str, png: bytes, description: str = "") -> summary_pb2.Summary:
+    """A `Summary` holding one PNG as TensorBoard's image plugin stores images: what
+    `tf.summary.image` writes (plugin "images"; a string tensor of shape [3]: the width and
+    the height as decimal strings, then the encoded image)."""
+    from tensorboard.plugins.image import metadata as image_metadata
+
+    width, height = png_size(png)
+    tensor = tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_STRING,
+        tensor_shape=tensor_shape_pb2.TensorShapeProto(
+            dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=3)]
+        ),
+        string_val=[str(width).encode("ascii"), str(height).encode("ascii"), bytes(png)],
+    )
+    value = summary_pb2.Summary.Value(
+        tag=tag,
+        metadata=image_metadata.create_summary_metadata(display_name=tag, description=description),
+        tensor=tensor,
+    )
+    return summary_pb2.Summary(value=[value])
+
+
 class EventWriter:
     """Appends scalar points (and any other summary) to a new event file in `run_dir`.
 
@@ -213,6 +246,16 @@ class EventWriter:
         summary = summary_pb2.Summary.FromString(summary.SerializeToString())
         event = event_pb2.Event(wall_time=time.time(), step=step, summary=summary)
         self._file.write(_record(event.SerializeToString()))
+
+    def write_image(self, tag: str, png: bytes, step: int = 0, description: str = "") -> None:
+        """Append one PNG image at `step` (TensorBoard's Images tab; see `image_summary`).
+
+        Raises:
+            ValueError: `png` is not a PNG, or `step` < 0.
+        """
+        if int(step) < 0:
+            raise ValueError(f"Argument `step` must be >= 0. Received: step={step!r}")
+        self.write_summary(image_summary(tag, png, description), step=int(step))
 
     def flush(self) -> None:
         """Hand everything written so far to the operating system (to the file system's

@@ -181,3 +181,44 @@ def test_empty_tag_is_byte_for_byte_protobuf():
     assert encode_scalar_events("", steps, values, walls) == _protobuf_records(
         "", steps, values, walls
     )
+
+
+def _png(width, height):
+    """A grey PNG built by hand (no imaging library): signature, IHDR, IDAT, IEND."""
+    import zlib
+
+    def chunk(kind, data):
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))  # filter 0, grey 128
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_image_reads_back_as_tensorboards_image_plugin_stores_it(tmp_path):
+    from tensorboard.backend.event_processing import plugin_event_accumulator
+    from tensorboard.plugins.image import metadata
+
+    png = _png(5, 3)
+    writer = EventWriter(str(tmp_path))
+    writer.write_image("figure", png, step=7, description="five by three")
+    writer.close()
+    acc = plugin_event_accumulator.EventAccumulator(str(tmp_path))
+    acc.Reload()
+    assert list(acc.PluginTagToContent(metadata.PLUGIN_NAME)) == ["figure"]
+    (event,) = acc.Tensors("figure")
+    assert event.step == 7
+    assert list(event.tensor_proto.string_val) == [b"5", b"3", png]  # width, height, image
+    assert acc.SummaryMetadata("figure").summary_description == "five by three"
+    with pytest.raises(ValueError, match="Argument `png` must be the bytes of a PNG image"):
+        writer.write_image("figure", b"GIF89a" + bytes(30))
