@@ -121,8 +121,13 @@ def test_two_processes_write_one_curve_and_resume_as_one(tmp_path):
     np.testing.assert_allclose(first["rates"], closed_form(first["steps"]), **TOL)
     applied = -(sum(closed_form(range(8))) + sum(first["rates"]))
     np.testing.assert_allclose(first["bias"], applied, rtol=1e-6)
+    # the raw files: the killed writer's steps 0..n-1 (flushed at every step), then the
+    # resumed 8..19; TensorBoard's server lets the resumed points preempt (test_resume), so
+    # it shows one curve, each step once: what the uninterrupted run writes
     steps, values = read_scalars(run)
-    assert steps == list(range(first["steps"][-1] + 1))  # one curve, no gap, no repeat
+    cut = next(i for i in range(1, len(steps)) if steps[i] <= steps[i - 1])
+    assert cut >= 8 and steps == list(range(cut)) + first["steps"]
+    assert first["steps"] == list(range(8, SPE * EPOCHS + 2))  # Keras replays the epoch
     np.testing.assert_allclose(values, closed_form(steps), **TOL)
     assert writer_pids(run) == {crash[0].pid, resume[0].pid}
     assert sorted(os.listdir(run)) == [
@@ -198,7 +203,9 @@ def test_an_independent_writer_on_the_same_log_dir_is_never_merged(tmp_path):
         again = fit(scheduler(str(tmp_path)))
     assert writer_pids(str(run)) == {other.pid, os.getpid()}
     steps, values = read_scalars(str(run))
-    assert steps == again.steps == list(range(8))  # the new fit's file wins from step 0
+    # the dead writer's file, then this fit's (the server shows the later one from step 0)
+    assert again.steps == steps[-8:] == list(range(8))
+    assert steps[:-8] == list(range(len(steps) - 8))
     assert not (run / _run_log.OWNER_FILE).exists()
 
 
