@@ -65,7 +65,7 @@ def spawn(mode, out, port=0, env=None):
         while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
             time.sleep(0.1)
             if mode == "crash" and procs[0].poll() is not None and procs[1].poll() is None:
-                time.sleep(2)  # process 1 waits on a dead peer: it is killed, as a user would
+                time.sleep(0.5)  # process 1 waits on a dead peer: it is killed, as a user would
                 procs[1].send_signal(signal.SIGKILL)
     finally:
         for p in procs:
@@ -191,7 +191,7 @@ def test_an_independent_writer_on_the_same_log_dir_is_never_merged(tmp_path):
         assert writer_pids(str(own)) == {os.getpid()}
         assert (own / _run_log.PROGRESS_FILE).exists()  # its own progress file
         assert not (own / _run_log.OWNER_FILE).exists()  # released at the end of the fit
-        time.sleep(0.5)  # the other process flushes again
+        time.sleep(0.3)  # the other process flushes again (every 0.2 s)
         assert writer_pids(str(run)) == {other.pid}  # the other run holds one series
         steps, _ = read_scalars(str(run))
         assert steps == list(range(len(steps))) and len(steps) > 8
