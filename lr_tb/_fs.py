@@ -129,6 +129,40 @@ def write_text_atomic(path: str, text: str) -> None:
         f.write(data)
 
 
+def create_exclusive(path: str, text: str) -> bool:
+    """Create the file `path` with `text` (UTF-8) unless it exists; whether this call made it.
+
+    Locally atomic (`O_CREAT | O_EXCL`): of two processes, exactly one gets True. On a URL a
+    check then a write: two writers racing within one round trip may both get True.
+    """
+    if is_remote(path):
+        if exists(path):
+            return False
+        write_text_atomic(path, text)
+        return True
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as f:
+        f.write(text.encode("utf-8"))
+    return True
+
+
+def remove(path: str) -> None:
+    """Delete the file `path`; a missing file is fine."""
+    try:
+        if is_remote(path):
+            _gfile().remove(path)
+        else:
+            os.remove(path)
+    except FileNotFoundError:
+        pass
+    except Exception as e:  # gfile's NotFoundError is not a FileNotFoundError
+        if type(e).__name__ != "NotFoundError":
+            raise
+
+
 def open_writer(path: str) -> BinaryIO:
     """A new binary file at `path` (truncated if it exists), with write, flush and close.
 

@@ -17,6 +17,9 @@ Everything lr_tb relies on of keras-tuner's internals is here (checked with kera
   "TensorBoard"` itself, when `keras_tuner.src.backend.config.backend()` is "tensorflow".
 Should any of it change, `trial_log_dir` returns None and callbacks keep their own `log_dir`:
 the curves of all trials then share one run, as before lr_tb looked for the trial.
+
+In a multi-process fit (Keras' distribution API on JAX) every process runs the same trial;
+the HParams session is written by process 0 only, like the curves (`lr_tb._process`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import sys
 import time
 from typing import Any
 
+from lr_tb import _process
 from lr_tb.event_writer import EventWriter
 
 # Set on a callback that `trial_log_dir` has given a trial run: ((trial_id, execution), dir).
@@ -104,7 +108,10 @@ def trial_hparams(trial: Any) -> dict[str, bool | int | float | str]:
 
 
 def write_hparams_start(log_dir: str, trial_id: str, values: dict[str, Any]) -> None:
-    """HParams session start info for a trial's run (what keras-tuner writes on TensorFlow)."""
+    """HParams session start info for a trial's run (what keras-tuner writes on TensorFlow).
+    Written by process 0 only in a multi-process fit (the session is the whole fit's)."""
+    if not _process.is_chief():
+        return
     from tensorboard.plugins.hparams import summary_v2
 
     writer = EventWriter(log_dir)
@@ -115,7 +122,9 @@ def write_hparams_start(log_dir: str, trial_id: str, values: dict[str, Any]) -> 
 
 
 def write_hparams_end(log_dir: str) -> None:
-    """HParams session end info: the trial's run completed."""
+    """HParams session end info: the trial's run completed (process 0 only)."""
+    if not _process.is_chief():
+        return
     from tensorboard.plugins.hparams import api_pb2, summary
 
     writer = EventWriter(log_dir)
