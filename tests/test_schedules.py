@@ -312,9 +312,13 @@ def test_model_save_load_continues_with_same_rate(name, tmp_path):
 def test_registry_names_and_get():
     assert lr_tb.schedules.names() == [
         "constant",
+        "constant_with_warmup",
         "cosine_restarts",
         "exponential",
+        "inverse_sqrt",
+        "polynomial",
         "warmup_cosine",
+        "wsd",
     ]
     s = lr_tb.schedules.get("warmup_cosine", **WC)
     assert s == WarmupCosineDecay(**WC)
