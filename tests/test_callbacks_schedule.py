@@ -13,6 +13,7 @@ from conftest import (
     EXECUTION_SIZES,
     BiasProbe,
     assert_applied,
+    assert_applied_exactly,
     bias_model,
     event_files,
     keras_tags,
@@ -120,6 +121,46 @@ def test_fit_applies_and_logs_every_step(name, spe, tmp_path):
         history.history["learning_rate"],
         [cb.learning_rates[SPE * (e + 1) - 1] for e in range(EPOCHS)],
     )
+
+
+MODERN = {
+    # total 15 steps: decay 5 (one epoch), stable 7
+    "wsd": (
+        lambda d: lr_tb.WarmupStableDecayScheduler(
+            1e-2, decay_epochs=1, warmup_steps=3, decay_type="1-sqrt", min_lr_ratio=0.1, log_dir=d
+        ),
+        lambda t: ref.hf_wsd(t, 1e-2, 3, SPE, TOTAL, None, "linear", "1-sqrt", 0.1),
+    ),
+    "polynomial": (
+        lambda d: lr_tb.WarmupPolynomialDecayScheduler(
+            1e-2, warmup_epochs=1, end_learning_rate=1e-4, power=2.0, log_dir=d
+        ),
+        lambda t: ref.hf_polynomial(t, 1e-2, SPE, TOTAL, 1e-4, 2.0),
+    ),
+    "inverse_sqrt": (
+        lambda d: lr_tb.InverseSqrtDecayScheduler(1e-2, warmup_steps=4, log_dir=d),
+        lambda t: ref.hf_inverse_sqrt(t, 1e-2, 4),
+    ),
+    "constant_with_warmup": (
+        lambda d: lr_tb.ConstantWithWarmupScheduler(1e-2, warmup_epochs=0.8, log_dir=d),
+        lambda t: ref.hf_constant_with_warmup(t, 1e-2, 4),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MODERN))
+def test_modern_schedulers_log_what_they_apply(name, tmp_path):
+    """transformers' shapes: logged == applied (bit for bit) == the closed form."""
+    make_callback, rate = MODERN[name]
+    cb = make_callback(str(tmp_path))
+    probe = BiasProbe()
+    x, y = zeros_data()
+    bias_model().fit(x, y, batch_size=8, epochs=EPOCHS, verbose=0, callbacks=[cb, probe])
+    assert_applied_exactly(probe, cb.learning_rates)
+    steps, values = read_scalars(str(tmp_path / "train"))
+    assert steps == list(range(TOTAL))
+    np.testing.assert_array_equal(values, np.float32(cb.learning_rates))
+    np.testing.assert_allclose(values, expected(rate, steps), rtol=4 * 2.0**-23, atol=1e-9)
 
 
 def test_two_fits_continue_the_step_axis(tmp_path):
