@@ -163,6 +163,22 @@ def test_modern_schedulers_log_what_they_apply(name, tmp_path):
     np.testing.assert_allclose(values, expected(rate, steps), rtol=4 * 2.0**-23, atol=1e-9)
 
 
+def test_modern_schedulers_check_arguments():
+    with pytest.raises(ValueError, match="`decay_steps` and `decay_epochs`"):
+        lr_tb.WarmupStableDecayScheduler(1e-3)
+    with pytest.raises(ValueError, match="`warmup_steps` or `warmup_epochs`"):
+        lr_tb.ConstantWithWarmupScheduler(1e-3, 5, warmup_epochs=1)
+    with pytest.raises(ValueError, match="end_learning_rate=1.0"):
+        lr_tb.WarmupPolynomialDecayScheduler(1e-3, end_learning_rate=1.0)
+    with pytest.raises(TypeError, match="timescale='x'"):
+        lr_tb.InverseSqrtDecayScheduler(1e-3, timescale="x")
+    cb = lr_tb.WarmupStableDecayScheduler(1e-2, decay_steps=10, warmup_steps=8)
+    model = bias_model()
+    with pytest.raises(ValueError, match=r"warmup_steps=8, decay_steps=10, total_steps=15.*3 \* 5"):
+        model.fit(*zeros_data(), batch_size=8, epochs=EPOCHS, verbose=0, callbacks=[cb])
+    assert int(model.optimizer.iterations) == 0
+
+
 def test_two_fits_continue_the_step_axis(tmp_path):
     log_dir = str(tmp_path)
     cb, rate = make("warmup_cosine", log_dir)
