@@ -145,12 +145,27 @@ MODERN = {
         lambda d: lr_tb.ConstantWithWarmupScheduler(1e-2, warmup_epochs=0.8, log_dir=d),
         lambda t: ref.hf_constant_with_warmup(t, 1e-2, 4),
     ),
+    # Keras' own schedule behind lr_tb's warmup, from its own step 0 at step 6
+    "warmup_keras_cosine": (
+        lambda d: lr_tb.ScheduleCallback(
+            lr_tb.schedules.Warmup(
+                keras.optimizers.schedules.CosineDecay(1e-2, decay_steps=6, alpha=0.1), 6, 1e-3
+            ),
+            log_dir=d,
+        ),
+        lambda t: (
+            1e-3 + 9e-3 * t / 6
+            if t < 6
+            else 1e-2 * (0.9 * 0.5 * (1 + np.cos(np.pi * min(t - 6, 6) / 6)) + 0.1)
+        ),
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(MODERN))
 def test_modern_schedulers_log_what_they_apply(name, tmp_path):
-    """transformers' shapes: logged == applied (bit for bit) == the closed form."""
+    """transformers' shapes, and a warmup in front of Keras' cosine: logged == applied (bit for
+    bit) == the closed form."""
     make_callback, rate = MODERN[name]
     cb = make_callback(str(tmp_path))
     probe = BiasProbe()
