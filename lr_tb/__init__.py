@@ -29,6 +29,10 @@ _NAMES = {
     "ScheduleCallback": "lr_tb.callbacks",
     "TensorBoard": "lr_tb.callbacks",
     "WarmupCosineDecayScheduler": "lr_tb.callbacks",
+    "ConstantWithWarmupScheduler": "lr_tb.callbacks",
+    "InverseSqrtDecayScheduler": "lr_tb.callbacks",
+    "WarmupPolynomialDecayScheduler": "lr_tb.callbacks",
+    "WarmupStableDecayScheduler": "lr_tb.callbacks",
     "CosineRestarts": "lr_tb.schedules",
     "ExponentialDecay": "lr_tb.schedules",
     "WarmupCosineDecay": "lr_tb.schedules",
@@ -56,14 +60,18 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from lr_tb import callbacks, event_writer, finder, schedules, tuner
     from lr_tb.callbacks import (
+        ConstantWithWarmupScheduler,
         CosineRestartsScheduler,
         ExponentialDecayScheduler,
+        InverseSqrtDecayScheduler,
         LearningRateCallback,
         LearningRateLogger,
         ReduceLROnPlateau,
         ScheduleCallback,
         TensorBoard,
         WarmupCosineDecayScheduler,
+        WarmupPolynomialDecayScheduler,
+        WarmupStableDecayScheduler,
     )
     from lr_tb.finder import LRFinderResult, find_learning_rate
     from lr_tb.schedules import CosineRestarts, ExponentialDecay, WarmupCosineDecay
@@ -80,6 +88,10 @@ if "keras" in sys.modules or not _cli_startup():
 
 
 __all__ = [
+    "ConstantWithWarmupScheduler",
+    "InverseSqrtDecayScheduler",
+    "WarmupPolynomialDecayScheduler",
+    "WarmupStableDecayScheduler",
     "CosineRestarts",
     "CosineRestartsScheduler",
     "ExponentialDecay",

@@ -145,3 +145,12 @@ def check_log_dir(value: Any) -> str | None:
     if os.path.exists(probe) and not os.path.isdir(probe):
         raise _fail(ValueError, "log_dir", f"under a directory ({probe!r} is a file)", value)
     return path
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """One of the strings in `choices`."""
+    if not isinstance(value, str):
+        raise _fail(TypeError, name, f"one of {list(choices)}", value)
+    if value not in choices:
+        raise _fail(ValueError, name, f"one of {list(choices)}", value)
+    return value

@@ -37,6 +37,11 @@ SCHEDULES: dict[str, tuple[str, str, tuple[tuple[str, str, object], ...]]] = {
         "The same rate at every step.",
         (("learning_rate", "float", REQUIRED),),
     ),
+    "constant_with_warmup": (
+        "ConstantWithWarmup",
+        "A linear warmup from 0, then the same rate at every step.",
+        (("learning_rate_base", "float", REQUIRED), ("warmup_steps", "int", 0)),
+    ),
     "cosine_restarts": (
         "CosineRestarts",
         "Cycles of linear warmup, hold and cosine decay, each restarting at the (scaled) peak.",
@@ -63,6 +68,26 @@ SCHEDULES: dict[str, tuple[str, str, tuple[tuple[str, str, object], ...]]] = {
             ("min_learning_rate", "float", 0.0),
         ),
     ),
+    "inverse_sqrt": (
+        "InverseSqrtDecay",
+        "A linear warmup from 0, then decay as one over the square root of the step.",
+        (
+            ("learning_rate_base", "float", REQUIRED),
+            ("warmup_steps", "int", 0),
+            ("timescale", "int | None", None),
+        ),
+    ),
+    "polynomial": (
+        "WarmupPolynomialDecay",
+        "A linear warmup from 0, then polynomial decay to an end rate.",
+        (
+            ("learning_rate_base", "float", REQUIRED),
+            ("total_steps", "int", REQUIRED),
+            ("warmup_steps", "int", 0),
+            ("end_learning_rate", "float", 1e-07),
+            ("power", "float", 1.0),
+        ),
+    ),
     "warmup_cosine": (
         "WarmupCosineDecay",
         "Linear warmup, a hold at the peak, then cosine annealing down to a floor.",
@@ -75,6 +100,21 @@ SCHEDULES: dict[str, tuple[str, str, tuple[tuple[str, str, object], ...]]] = {
             ("min_learning_rate", "float", 0.0),
         ),
     ),
+    "wsd": (
+        "WarmupStableDecay",
+        "Warmup, a long stable phase at the peak, then a decay to a floor (WSD).",
+        (
+            ("learning_rate_base", "float", REQUIRED),
+            ("decay_steps", "int", REQUIRED),
+            ("total_steps", "int | None", None),
+            ("warmup_steps", "int", 0),
+            ("stable_steps", "int | None", None),
+            ("warmup_type", "str", "linear"),
+            ("decay_type", "str", "cosine"),
+            ("min_lr_ratio", "float", 0.0),
+            ("num_cycles", "float", 0.5),
+        ),
+    ),
 }
 
 # Defaults a preview fills in where the schedule has none: the article's settings.
@@ -84,6 +124,8 @@ ARTICLE_DEFAULTS = {
     "decay_rate": 0.9,
 }
 ARTICLE_RESTARTS = [0.05, 0.15, 0.30, 0.50]
+# wsd's decay, when not given: the last fifth of the preview
+WSD_DECAY_DIVISOR = 5
 
 
 class UsageError(Exception):
@@ -291,6 +333,8 @@ def _convert(name: str, annotation: str, text: str) -> object:
     try:
         if "Sequence" in annotation or "list" in annotation:
             return [float(item) for item in text.split(",") if item.strip()]
+        if annotation == "str":
+            return text
         if annotation.startswith("int"):
             return int(text)
         return float(text)
@@ -324,6 +368,9 @@ def preview_defaults(name: str) -> dict[str, str]:
             f"default {_show(ARTICLE_RESTARTS)}, the article's, unless --first_cycle_steps is given"
         )
         shown["first_cycle_steps"] = "default none: cycles from --restarts"
+    if name == "wsd":
+        shown["decay_steps"] = f"default --steps // {WSD_DECAY_DIVISOR}, the last fifth"
+        shown["total_steps"] = "default --steps, unless --stable_steps is given"
     return shown
 
 
@@ -349,8 +396,10 @@ def _schedule_kwargs(name: str, extra: list[str], steps: int) -> dict[str, objec
             i += 1
         kwargs[key] = _convert(key, params[key][0], value)
         i += 1
-    if "total_steps" in params and "total_steps" not in kwargs:
+    if "total_steps" in params and "total_steps" not in kwargs and "stable_steps" not in kwargs:
         kwargs["total_steps"] = steps
+    if name == "wsd":
+        kwargs.setdefault("decay_steps", steps // WSD_DECAY_DIVISOR)
     for key, value in ARTICLE_DEFAULTS.items():
         if key in params and params[key][1] is REQUIRED:
             kwargs.setdefault(key, value)

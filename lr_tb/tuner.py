@@ -23,6 +23,16 @@ chosen (`hp.conditional_scope("lr_tb/schedule", [name])`):
 | lr_tb/cosine_restarts/warmup_fraction | 0.0 | 0.0 .. 0.2 (of each cycle) |
 | lr_tb/plateau/factor | 0.5 | 0.1 .. 0.7 |
 | lr_tb/plateau/patience | 2 | 0 .. 5 (epochs) |
+| lr_tb/wsd/warmup_fraction | 0.05 | 0.0 .. 0.2 (of the trial's steps) |
+| lr_tb/wsd/decay_fraction | 0.2 | 0.1 .. 0.5 (of the trial's steps) |
+| lr_tb/wsd/decay_type | "cosine" | choice of "cosine", "linear", "1-sqrt" |
+| lr_tb/polynomial/warmup_fraction | 0.1 | 0.0 .. 0.3 (decay to 0 at the end) |
+| lr_tb/polynomial/power | 1.0 | 0.5 .. 3.0 |
+| lr_tb/inverse_sqrt/warmup_fraction | 0.1 | 0.0 .. 0.3 |
+| lr_tb/constant_with_warmup/warmup_fraction | 0.1 | 0.0 .. 0.3 |
+
+The last four schedules (transformers' shapes) are choices outside the default space:
+name them in `schedules=` (all nine are in `CHOICES`).
 
 Each setting can be overridden with `space={key: value}`, the key being the name without
 its `lr_tb/` prefix (`"exponential/decay_rate"`; the full name is accepted too): a
@@ -55,17 +65,23 @@ import keras_tuner as kt
 
 from lr_tb import _keras_private, _trial
 from lr_tb.callbacks import (
+    ConstantWithWarmupScheduler,
     CosineRestartsScheduler,
     ExponentialDecayScheduler,
+    InverseSqrtDecayScheduler,
     LearningRateCallback,
     ReduceLROnPlateau,
     ScheduleCallback,
     WarmupCosineDecayScheduler,
+    WarmupPolynomialDecayScheduler,
+    WarmupStableDecayScheduler,
 )
 from lr_tb.callbacks.tensorboard import TensorBoard
 from lr_tb.schedules import Constant
 
 SCHEDULES = ("constant", "exponential", "warmup_cosine", "cosine_restarts", "plateau")
+# Every schedule a space may choose from: the default space and transformers' shapes.
+CHOICES = (*SCHEDULES, "wsd", "polynomial", "inverse_sqrt", "constant_with_warmup")
 # The hyperparameter names: lr_tb's own namespace, so that none is ever one of yours.
 PREFIX = "lr_tb/"
 HP_SCHEDULE = PREFIX + "schedule"
@@ -104,11 +120,26 @@ DIMENSIONS: dict[str, dict[str, _Dimension]] = {
         "factor": _Dimension("float", 0.5, 0.1, 0.7, valid=(0.0, 1.0, True, True)),
         "patience": _Dimension("int", 2, 0, 5, valid=(0, math.inf, False, True)),
     },
+    "wsd": {
+        "warmup_fraction": _Dimension("float", 0.05, 0.0, 0.2, valid=(0.0, 1.0, False, True)),
+        "decay_fraction": _Dimension("float", 0.2, 0.1, 0.5, valid=(0.0, 1.0, False, False)),
+        "decay_type": _Dimension("choice", "cosine", values=("cosine", "linear", "1-sqrt")),
+    },
+    "polynomial": {
+        "warmup_fraction": _Dimension("float", 0.1, 0.0, 0.3, valid=(0.0, 1.0, False, True)),
+        "power": _Dimension("float", 1.0, 0.5, 3.0, valid=(0.0, math.inf, True, True)),
+    },
+    "inverse_sqrt": {
+        "warmup_fraction": _Dimension("float", 0.1, 0.0, 0.3, valid=(0.0, 1.0, False, True)),
+    },
+    "constant_with_warmup": {
+        "warmup_fraction": _Dimension("float", 0.1, 0.0, 0.3, valid=(0.0, 1.0, False, True)),
+    },
 }
 LEARNING_RATE = (1e-4, 1e-2)
 # Every name lr_tb may declare.
 ALL_NAMES = frozenset(
-    [HP_SCHEDULE, HP_LEARNING_RATE, *(f"{PREFIX}{n}/{s}" for n in SCHEDULES for s in DIMENSIONS[n])]
+    [HP_SCHEDULE, HP_LEARNING_RATE, *(f"{PREFIX}{n}/{s}" for n in CHOICES for s in DIMENSIONS[n])]
 )
 
 
@@ -117,6 +148,10 @@ def _fail(name: str, rule: str, value: Any) -> ValueError:
 
 
 def _check_value(key: str, dim: _Dimension, value: Any) -> Any:
+    if isinstance(dim.default, str):  # a choice of names
+        if value not in dim.values:
+            raise _fail(f"space[{key!r}]", f"one of {list(dim.values)}", value)
+        return value
     low, high, low_open, high_open = dim.valid
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"Argument `space[{key!r}]` must hold numbers. Received: {value!r}")
@@ -143,10 +178,10 @@ class Space:
         space: dict[str, Any] | None = None,
     ) -> None:
         if isinstance(schedules, str) or not isinstance(schedules, Sequence) or not schedules:
-            raise _fail("schedules", f"a non-empty list of names from {list(SCHEDULES)}", schedules)
+            raise _fail("schedules", f"a non-empty list of names from {list(CHOICES)}", schedules)
         unknown = [s for s in schedules if s not in DIMENSIONS]
         if unknown:
-            raise _fail("schedules", f"names from {list(SCHEDULES)}", schedules)
+            raise _fail("schedules", f"names from {list(CHOICES)}", schedules)
         if len(set(schedules)) != len(schedules):
             raise _fail("schedules", "without repeats", schedules)
         self.schedules = list(schedules)
@@ -157,7 +192,7 @@ class Space:
                 self.dimensions[f"{name}/{setting}"] = dim
         if space is not None and not isinstance(space, dict):
             raise TypeError(f"Argument `space` must be a dict or None. Received: space={space!r}")
-        valid_keys = [f"{n}/{s}" for n in SCHEDULES for s in DIMENSIONS[n]]
+        valid_keys = [f"{n}/{s}" for n in CHOICES for s in DIMENSIONS[n]]
         self.overrides: dict[str, Any] = {}
         for given, value in (space or {}).items():
             key = given.removeprefix(PREFIX) if isinstance(given, str) else given
@@ -177,6 +212,7 @@ class Space:
                 )
             self.overrides[key] = self._override(key, self.dimensions[key], value)
         self._check_fraction_sum("warmup_cosine/warmup_fraction", "warmup_cosine/hold_fraction")
+        self._check_fraction_sum("wsd/warmup_fraction", "wsd/decay_fraction")
 
     @staticmethod
     def _learning_rate(value: Any) -> Any:
@@ -430,7 +466,48 @@ def scheduler_from_hp(
             patience=v("patience"),
             **common,
         )
-    raise ValueError(f"Unknown `{HP_SCHEDULE}` {name!r}; valid: {list(SCHEDULES)}")
+    if name in ("wsd", "polynomial", "inverse_sqrt", "constant_with_warmup"):
+        return _transformers_scheduler(name, lr, v, epochs, total, common)
+    raise ValueError(f"Unknown `{HP_SCHEDULE}` {name!r}; valid: {list(CHOICES)}")
+
+
+def _transformers_scheduler(
+    name: str,
+    lr: float,
+    v: Callable[[str], Any],
+    epochs: int,
+    total: int | None,
+    common: dict[str, Any],
+) -> LearningRateCallback:
+    """The callback of one of transformers' shapes, its fractions of the trial's steps given
+    in steps (`total` known) or in epochs (the fit's steps per epoch)."""
+
+    def length(setting: str) -> dict[str, Any]:
+        if total is None:
+            return {f"{setting}_epochs": v(f"{setting}_fraction") * epochs}
+        return {f"{setting}_steps": int(round(v(f"{setting}_fraction") * total))}
+
+    if name == "wsd":
+        return WarmupStableDecayScheduler(
+            lr,
+            total_steps=total,
+            decay_type=v("decay_type"),
+            **length("warmup"),
+            **length("decay"),
+            **common,
+        )
+    if name == "polynomial":
+        return WarmupPolynomialDecayScheduler(
+            lr,
+            total_steps=total,
+            end_learning_rate=0.0,
+            power=v("power"),
+            **length("warmup"),
+            **common,
+        )
+    if name == "inverse_sqrt":
+        return InverseSqrtDecayScheduler(lr, **length("warmup"), **common)
+    return ConstantWithWarmupScheduler(lr, **length("warmup"), **common)
 
 
 class ScheduleHyperModel(kt.HyperModel):

@@ -13,6 +13,7 @@ from conftest import (
     EXECUTION_SIZES,
     BiasProbe,
     assert_applied,
+    assert_applied_exactly,
     bias_model,
     event_files,
     keras_tags,
@@ -120,6 +121,77 @@ def test_fit_applies_and_logs_every_step(name, spe, tmp_path):
         history.history["learning_rate"],
         [cb.learning_rates[SPE * (e + 1) - 1] for e in range(EPOCHS)],
     )
+
+
+MODERN = {
+    # total 15 steps: decay 5 (one epoch), stable 7
+    "wsd": (
+        lambda d: lr_tb.WarmupStableDecayScheduler(
+            1e-2, decay_epochs=1, warmup_steps=3, decay_type="1-sqrt", min_lr_ratio=0.1, log_dir=d
+        ),
+        lambda t: ref.hf_wsd(t, 1e-2, 3, SPE, TOTAL, None, "linear", "1-sqrt", 0.1),
+    ),
+    "polynomial": (
+        lambda d: lr_tb.WarmupPolynomialDecayScheduler(
+            1e-2, warmup_epochs=1, end_learning_rate=1e-4, power=2.0, log_dir=d
+        ),
+        lambda t: ref.hf_polynomial(t, 1e-2, SPE, TOTAL, 1e-4, 2.0),
+    ),
+    "inverse_sqrt": (
+        lambda d: lr_tb.InverseSqrtDecayScheduler(1e-2, warmup_steps=4, log_dir=d),
+        lambda t: ref.hf_inverse_sqrt(t, 1e-2, 4),
+    ),
+    "constant_with_warmup": (
+        lambda d: lr_tb.ConstantWithWarmupScheduler(1e-2, warmup_epochs=0.8, log_dir=d),
+        lambda t: ref.hf_constant_with_warmup(t, 1e-2, 4),
+    ),
+    # Keras' own schedule behind lr_tb's warmup, from its own step 0 at step 6
+    "warmup_keras_cosine": (
+        lambda d: lr_tb.ScheduleCallback(
+            lr_tb.schedules.Warmup(
+                keras.optimizers.schedules.CosineDecay(1e-2, decay_steps=6, alpha=0.1), 6, 1e-3
+            ),
+            log_dir=d,
+        ),
+        lambda t: (
+            1e-3 + 9e-3 * t / 6
+            if t < 6
+            else 1e-2 * (0.9 * 0.5 * (1 + np.cos(np.pi * min(t - 6, 6) / 6)) + 0.1)
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MODERN))
+def test_modern_schedulers_log_what_they_apply(name, tmp_path):
+    """transformers' shapes, and a warmup in front of Keras' cosine: logged == applied (bit for
+    bit) == the closed form."""
+    make_callback, rate = MODERN[name]
+    cb = make_callback(str(tmp_path))
+    probe = BiasProbe()
+    x, y = zeros_data()
+    bias_model().fit(x, y, batch_size=8, epochs=EPOCHS, verbose=0, callbacks=[cb, probe])
+    assert_applied_exactly(probe, cb.learning_rates)
+    steps, values = read_scalars(str(tmp_path / "train"))
+    assert steps == list(range(TOTAL))
+    np.testing.assert_array_equal(values, np.float32(cb.learning_rates))
+    np.testing.assert_allclose(values, expected(rate, steps), rtol=4 * 2.0**-23, atol=1e-9)
+
+
+def test_modern_schedulers_check_arguments():
+    with pytest.raises(ValueError, match="`decay_steps` and `decay_epochs`"):
+        lr_tb.WarmupStableDecayScheduler(1e-3)
+    with pytest.raises(ValueError, match="`warmup_steps` or `warmup_epochs`"):
+        lr_tb.ConstantWithWarmupScheduler(1e-3, 5, warmup_epochs=1)
+    with pytest.raises(ValueError, match="end_learning_rate=1.0"):
+        lr_tb.WarmupPolynomialDecayScheduler(1e-3, end_learning_rate=1.0)
+    with pytest.raises(TypeError, match="timescale='x'"):
+        lr_tb.InverseSqrtDecayScheduler(1e-3, timescale="x")
+    cb = lr_tb.WarmupStableDecayScheduler(1e-2, decay_steps=10, warmup_steps=8)
+    model = bias_model()
+    with pytest.raises(ValueError, match=r"warmup_steps=8, decay_steps=10, total_steps=15.*3 \* 5"):
+        model.fit(*zeros_data(), batch_size=8, epochs=EPOCHS, verbose=0, callbacks=[cb])
+    assert int(model.optimizer.iterations) == 0
 
 
 def test_two_fits_continue_the_step_axis(tmp_path):

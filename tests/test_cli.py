@@ -46,8 +46,8 @@ def test_bad_arguments_one_line_no_traceback_exit_2():
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.startswith("lr-tb")]
     assert lines == [
-        "lr-tb preview: unknown schedule 'cosin'; valid: constant, "
-        "cosine_restarts, exponential, warmup_cosine"
+        "lr-tb preview: unknown schedule 'cosin'; valid: constant, constant_with_warmup, "
+        "cosine_restarts, exponential, inverse_sqrt, polynomial, warmup_cosine, wsd"
     ]
     assert "Traceback" not in result.stderr
 
@@ -141,6 +141,16 @@ def test_preview_writes_the_closed_form(tmp_path, capsys):
     drawn = np.interp(np.arange(300), steps, values.astype(np.float64))
     full = [ref.warmup_cosine(t, 1e-3, 300, 0.0, 30, 20, 1e-5) for t in range(300)]
     np.testing.assert_allclose(drawn, full, rtol=0, atol=1e-9)
+
+
+def test_preview_wsd_with_a_string_argument(tmp_path, capsys):
+    argv = ["preview", "wsd", "--steps", "200", "--logdir", str(tmp_path), "--max-points", "0"]
+    assert cli.main([*argv, "--warmup_steps", "20", "--decay_type", "1-sqrt"]) == 0
+    steps, values = read_scalars(str(tmp_path / "wsd" / "train"))
+    full = np.interp(np.arange(200), steps, values.astype(np.float64))
+    # the decay is the last fifth of --steps by default
+    expected = [ref.hf_wsd(t, 1e-3, 20, 40, 200, decay_type="1-sqrt") for t in range(200)]
+    np.testing.assert_allclose(full, expected, rtol=4 * 2.0**-23, atol=8 * 2.0**-23 * 1e-3)
 
 
 def test_preview_article_defaults(tmp_path, capsys):
@@ -255,6 +265,10 @@ def test_list_shows_the_defaults_a_preview_uses(capsys):
             used = config[param]
             if text == "--steps":
                 assert used == 123
+            elif text.startswith("--steps // "):
+                assert used == 123 // int(text.split()[-1]), (name, param)
+            elif text.startswith("'"):
+                assert used == text.strip("'"), (name, param)
             elif text == "none":
                 assert used is None, (name, param)
             elif "," in text:

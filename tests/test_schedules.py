@@ -312,9 +312,13 @@ def test_model_save_load_continues_with_same_rate(name, tmp_path):
 def test_registry_names_and_get():
     assert lr_tb.schedules.names() == [
         "constant",
+        "constant_with_warmup",
         "cosine_restarts",
         "exponential",
+        "inverse_sqrt",
+        "polynomial",
         "warmup_cosine",
+        "wsd",
     ]
     s = lr_tb.schedules.get("warmup_cosine", **WC)
     assert s == WarmupCosineDecay(**WC)
@@ -322,7 +326,7 @@ def test_registry_names_and_get():
 
 
 def test_registry_unknown_name_lists_valid_ones():
-    with pytest.raises(ValueError, match=r"name.*one of \['constant', 'cosine_restarts'.*'cosin'"):
+    with pytest.raises(ValueError, match=r"one of \['constant', .*'cosine_restarts'.*'cosin'"):
         lr_tb.schedules.get("cosin")
     with pytest.raises(TypeError, match="name"):
         lr_tb.schedules.get(3)

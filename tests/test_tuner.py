@@ -76,6 +76,18 @@ def expected_rates(values, steps, epochs):
             )
             for t in steps
         ]
+    warmup = int(round(get.get("warmup_fraction", 0.1) * total))
+    if name == "wsd":
+        decay = int(round(get["decay_fraction"] * total))
+        return [
+            ref.hf_wsd(t, lr, warmup, decay, total, decay_type=get["decay_type"]) for t in steps
+        ]
+    if name == "polynomial":
+        return [ref.hf_polynomial(t, lr, warmup, total, 0.0, get["power"]) for t in steps]
+    if name == "inverse_sqrt":
+        return [ref.hf_inverse_sqrt(t, lr, warmup) for t in steps]
+    if name == "constant_with_warmup":
+        return [ref.hf_constant_with_warmup(t, lr, warmup) for t in steps]
     return None  # plateau: checked by its rule
 
 
@@ -154,6 +166,37 @@ def test_grid_search_is_conditional_aware(tmp_path):
     assert len(trials) == len(combos) == 8
 
 
+def test_transformers_shapes_are_choices(tmp_path):
+    """Each of transformers' shapes as the trial's choice: the trial's fit applies it with the
+    trial's settings (one fit each, without a tuner's overhead)."""
+    names = ["wsd", "polynomial", "inverse_sqrt", "constant_with_warmup"]
+    hm = lt.ScheduleHyperModel(
+        lambda hp: bias_model(),
+        schedules=names,
+        learning_rate=1e-2,
+        space={
+            "wsd/warmup_fraction": 0.125,
+            "wsd/decay_fraction": 0.25,
+            "wsd/decay_type": "1-sqrt",
+            "polynomial/warmup_fraction": 0.25,
+            "polynomial/power": 2.0,
+            "inverse_sqrt/warmup_fraction": 0.25,
+        },
+    )
+    x, y = zeros_data(16 * SPE)
+    for name in names:
+        hp = kt.HyperParameters()
+        hp.values["lr_tb/schedule"] = name  # the trial's choice
+        model = hm.build(hp)
+        logdir = str(tmp_path / name)
+        board = keras.callbacks.TensorBoard(logdir, write_graph=False)
+        hm.fit(hp, model, x, y, epochs=2, batch_size=16, verbose=0, callbacks=[board])
+        steps, rates = read_scalars(os.path.join(logdir, "train"))
+        assert steps == list(range(2 * SPE))
+        want = expected_rates(hp.values, steps, 2)
+        np.testing.assert_allclose(rates, want, rtol=4 * 2.0**-23, atol=8 * 2.0**-23 * 1e-2)
+
+
 def test_bayesian_optimization(tmp_path):
     hm = lt.ScheduleHyperModel(build, schedules=["warmup_cosine", "cosine_restarts", "plateau"])
     tuner, logdir = search(
@@ -230,6 +273,7 @@ def test_overrides_range_fixed_choice_off():
         (dict(space={"exponential/decay_rate": (0.9, 0.5)}), ValueError, "low < high"),
         (dict(space={"plateau/patience": 1.5}), ValueError, "an integer"),
         (dict(space={"plateau/factor": "big"}), TypeError, "'big'"),
+        (dict(schedules=["wsd"], space={"wsd/decay_type": "exp"}), ValueError, "one of ["),
         (
             dict(space={"warmup_cosine/warmup_fraction": 0.7, "warmup_cosine/hold_fraction": 0.5}),
             ValueError,

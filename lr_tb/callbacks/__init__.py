@@ -6,13 +6,21 @@ from lr_tb.callbacks.logger import LearningRateLogger
 from lr_tb.callbacks.plateau import ReduceLROnPlateau
 from lr_tb.callbacks.schedule import ScheduleCallback
 from lr_tb.callbacks.schedulers import (
+    ConstantWithWarmupScheduler,
     CosineRestartsScheduler,
     ExponentialDecayScheduler,
+    InverseSqrtDecayScheduler,
     WarmupCosineDecayScheduler,
+    WarmupPolynomialDecayScheduler,
+    WarmupStableDecayScheduler,
 )
 from lr_tb.callbacks.tensorboard import TensorBoard
 
 __all__ = [
+    "ConstantWithWarmupScheduler",
+    "InverseSqrtDecayScheduler",
+    "WarmupPolynomialDecayScheduler",
+    "WarmupStableDecayScheduler",
     "CosineRestartsScheduler",
     "ExponentialDecayScheduler",
     "LearningRateCallback",

@@ -17,9 +17,16 @@ import keras
 
 from lr_tb import _validation as v
 from lr_tb.callbacks.schedule import ScheduleCallback
+from lr_tb.schedules.constant_with_warmup import (
+    ConstantWithWarmup,
+    check_constant_with_warmup_args,
+)
 from lr_tb.schedules.cosine_restarts import CosineRestarts, check_cosine_restarts_args
 from lr_tb.schedules.exponential import ExponentialDecay, check_exponential_args
+from lr_tb.schedules.inverse_sqrt import InverseSqrtDecay, check_inverse_sqrt_args
+from lr_tb.schedules.polynomial import WarmupPolynomialDecay, check_polynomial_args
 from lr_tb.schedules.warmup_cosine import WarmupCosineDecay, check_warmup_cosine_args
+from lr_tb.schedules.wsd import WarmupStableDecay, check_wsd_args
 
 
 def _steps_or_epochs(steps_name: str, steps: Any, epochs_name: str, epochs: Any) -> None:
@@ -318,3 +325,244 @@ class CosineRestartsScheduler(_FitLengthScheduler):
         if self.first_cycle_epochs is not None:
             first = max(1, self._epochs_to_steps(self.first_cycle_epochs, 0, "first_cycle_steps"))
         return {"total_steps": total, "first_cycle_steps": first}, note
+
+
+class WarmupStableDecayScheduler(_FitLengthScheduler):
+    """Warmup-stable-decay (transformers' `get_wsd_schedule`) as a callback.
+
+    Applies `lr_tb.schedules.WarmupStableDecay` (see it for the formula) during `fit`. Left
+    out, `total_steps` is `epochs * steps_per_epoch` of the fit, so the decay takes the last
+    `decay_steps` of the run. Exactly one of `decay_steps` and `decay_epochs`.
+
+    Args:
+        learning_rate_base: the rate of the stable phase, > 0.
+        decay_steps: steps of the decay phase, >= 0 (or `decay_epochs`).
+        total_steps: the schedule's length (None: `epochs * steps_per_epoch` of the fit,
+            unless `stable_steps` is given).
+        warmup_steps: steps of warmup, >= 0 (or `warmup_epochs`).
+        stable_steps: steps of the stable phase, instead of `total_steps`.
+        warmup_type, decay_type: "linear", "cosine" or "1-sqrt".
+        min_lr_ratio: the floor as a fraction of `learning_rate_base`, in [0, 1].
+        num_cycles: cosine waves of the "cosine" decay, > 0.
+        warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
+        decay_epochs: the decay in epochs, instead of `decay_steps`.
+        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+
+    Raises:
+        TypeError / ValueError: an argument breaks its rule (the message names it); at
+        train begin, when the fit is too short for warmup + decay.
+
+    Example:
+        >>> callback = lr_tb.WarmupStableDecayScheduler(
+        ...     3e-4, decay_epochs=2, warmup_steps=100, decay_type="1-sqrt", log_dir="runs/wsd")
+        >>> model.fit(x, y, epochs=10, callbacks=[callback])
+    """
+
+    schedule_class = WarmupStableDecay
+
+    def __init__(
+        self,
+        learning_rate_base: float,
+        decay_steps: int | None = None,
+        total_steps: int | None = None,
+        warmup_steps: int = 0,
+        stable_steps: int | None = None,
+        warmup_type: str = "linear",
+        decay_type: str = "cosine",
+        min_lr_ratio: float = 0.0,
+        num_cycles: float = 0.5,
+        *,
+        warmup_epochs: float | None = None,
+        decay_epochs: float | None = None,
+        log_dir: str | None = None,
+        verbose: int = 0,
+        flush_secs: float | None = 30.0,
+    ) -> None:
+        _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
+        if (decay_steps is None) == (decay_epochs is None):
+            raise ValueError(
+                "Exactly one of the arguments `decay_steps` and `decay_epochs` must be given. "
+                f"Received: decay_steps={decay_steps!r}, decay_epochs={decay_epochs!r}"
+            )
+        if decay_epochs is not None:
+            v.check_non_negative("decay_epochs", decay_epochs)
+        self.warmup_epochs = warmup_epochs
+        self.decay_epochs = decay_epochs
+        super().__init__(
+            check_wsd_args(
+                learning_rate_base,
+                decay_steps,
+                total_steps,
+                warmup_steps,
+                stable_steps,
+                warmup_type,
+                decay_type,
+                min_lr_ratio,
+                num_cycles,
+            ),
+            log_dir,
+            verbose,
+            flush_secs,
+        )
+
+    def _length_inferred(self) -> bool:
+        return self.total_steps is None and self.stable_steps is None
+
+    def _fit_args(self) -> tuple[dict[str, Any], str]:
+        total, note = self.total_steps, ""
+        if self.stable_steps is None:
+            total, note = self._total_steps(self.total_steps)
+        warmup = self._epochs_to_steps(self.warmup_epochs, self.warmup_steps, "warmup_steps")
+        decay = self._epochs_to_steps(self.decay_epochs, self.decay_steps, "decay_steps")
+        return {"total_steps": total, "warmup_steps": warmup, "decay_steps": decay}, note
+
+
+class WarmupPolynomialDecayScheduler(_FitLengthScheduler):
+    """Linear warmup, then polynomial decay (transformers'
+    `get_polynomial_decay_schedule_with_warmup`), as a callback.
+
+    Applies `lr_tb.schedules.WarmupPolynomialDecay` (see it for the formula) during `fit`.
+
+    Args:
+        learning_rate_base: the rate at the end of the warmup, > 0.
+        total_steps: the step the decay ends at (None: `epochs * steps_per_epoch` of the fit).
+        warmup_steps: steps of linear warmup from 0, >= 0 (or `warmup_epochs`).
+        end_learning_rate: the final rate, in [0, learning_rate_base).
+        power: the polynomial's power, > 0.
+        warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
+        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+
+    Raises:
+        TypeError / ValueError: an argument breaks its rule (the message names it); at
+        train begin, when the fit is shorter than the warmup.
+
+    Example:
+        >>> callback = lr_tb.WarmupPolynomialDecayScheduler(
+        ...     1e-3, warmup_epochs=1, end_learning_rate=1e-6, power=2.0, log_dir="runs/poly")
+    """
+
+    schedule_class = WarmupPolynomialDecay
+
+    def __init__(
+        self,
+        learning_rate_base: float,
+        total_steps: int | None = None,
+        warmup_steps: int = 0,
+        end_learning_rate: float = 1e-7,
+        power: float = 1.0,
+        *,
+        warmup_epochs: float | None = None,
+        log_dir: str | None = None,
+        verbose: int = 0,
+        flush_secs: float | None = 30.0,
+    ) -> None:
+        _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
+        self.warmup_epochs = warmup_epochs
+        super().__init__(
+            check_polynomial_args(
+                learning_rate_base, total_steps, warmup_steps, end_learning_rate, power
+            ),
+            log_dir,
+            verbose,
+            flush_secs,
+        )
+
+    def _fit_args(self) -> tuple[dict[str, Any], str]:
+        total, note = self._total_steps(self.total_steps)
+        warmup = self._epochs_to_steps(self.warmup_epochs, self.warmup_steps, "warmup_steps")
+        return {"total_steps": total, "warmup_steps": warmup}, note
+
+
+class InverseSqrtDecayScheduler(_FitLengthScheduler):
+    """Linear warmup, then inverse square-root decay (transformers'
+    `get_inverse_sqrt_schedule`, timm's `rsqrt`), as a callback.
+
+    Applies `lr_tb.schedules.InverseSqrtDecay` (see it for the formula) during `fit`. The
+    schedule has no end, so it runs on the absolute step: a second `fit` goes on along it.
+
+    Args:
+        learning_rate_base: the rate at the end of the warmup, > 0.
+        warmup_steps: steps of linear warmup from 0, >= 0 (or `warmup_epochs`).
+        timescale: the decay's time scale in steps (None: the warmup's length, or 10,000).
+        warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
+        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+
+    Raises:
+        TypeError / ValueError: an argument breaks its rule (the message names it).
+
+    Example:
+        >>> callback = lr_tb.InverseSqrtDecayScheduler(1e-3, warmup_steps=4000,
+        ...                                            log_dir="runs/rsqrt")
+    """
+
+    schedule_class = InverseSqrtDecay
+
+    def __init__(
+        self,
+        learning_rate_base: float,
+        warmup_steps: int = 0,
+        timescale: int | None = None,
+        *,
+        warmup_epochs: float | None = None,
+        log_dir: str | None = None,
+        verbose: int = 0,
+        flush_secs: float | None = 30.0,
+    ) -> None:
+        _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
+        self.warmup_epochs = warmup_epochs
+        super().__init__(
+            check_inverse_sqrt_args(learning_rate_base, warmup_steps, timescale),
+            log_dir,
+            verbose,
+            flush_secs,
+        )
+
+    def _fit_args(self) -> tuple[dict[str, Any], str]:
+        warmup = self._epochs_to_steps(self.warmup_epochs, self.warmup_steps, "warmup_steps")
+        return {"warmup_steps": warmup}, ""
+
+
+class ConstantWithWarmupScheduler(_FitLengthScheduler):
+    """Linear warmup from 0, then a constant rate (transformers'
+    `get_constant_schedule_with_warmup`), as a callback.
+
+    Applies `lr_tb.schedules.ConstantWithWarmup` during `fit`, on the absolute step (a second
+    `fit` does not warm up again).
+
+    Args:
+        learning_rate_base: the rate after the warmup, > 0.
+        warmup_steps: steps of linear warmup, >= 0 (or `warmup_epochs`).
+        warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
+        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+
+    Raises:
+        TypeError / ValueError: an argument breaks its rule (the message names it).
+
+    Example:
+        >>> callback = lr_tb.ConstantWithWarmupScheduler(1e-3, warmup_epochs=0.5)
+    """
+
+    schedule_class = ConstantWithWarmup
+
+    def __init__(
+        self,
+        learning_rate_base: float,
+        warmup_steps: int = 0,
+        *,
+        warmup_epochs: float | None = None,
+        log_dir: str | None = None,
+        verbose: int = 0,
+        flush_secs: float | None = 30.0,
+    ) -> None:
+        _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
+        self.warmup_epochs = warmup_epochs
+        super().__init__(
+            check_constant_with_warmup_args(learning_rate_base, warmup_steps),
+            log_dir,
+            verbose,
+            flush_secs,
+        )
+
+    def _fit_args(self) -> tuple[dict[str, Any], str]:
+        warmup = self._epochs_to_steps(self.warmup_epochs, self.warmup_steps, "warmup_steps")
+        return {"warmup_steps": warmup}, ""

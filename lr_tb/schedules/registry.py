@@ -6,15 +6,23 @@ from typing import Any
 
 from lr_tb.schedules.base import StepSchedule
 from lr_tb.schedules.constant import Constant
+from lr_tb.schedules.constant_with_warmup import ConstantWithWarmup
 from lr_tb.schedules.cosine_restarts import CosineRestarts
 from lr_tb.schedules.exponential import ExponentialDecay
+from lr_tb.schedules.inverse_sqrt import InverseSqrtDecay
+from lr_tb.schedules.polynomial import WarmupPolynomialDecay
 from lr_tb.schedules.warmup_cosine import WarmupCosineDecay
+from lr_tb.schedules.wsd import WarmupStableDecay
 
 _SCHEDULES: dict[str, type[StepSchedule]] = {
     "constant": Constant,
     "exponential": ExponentialDecay,
     "warmup_cosine": WarmupCosineDecay,
     "cosine_restarts": CosineRestarts,
+    "wsd": WarmupStableDecay,
+    "polynomial": WarmupPolynomialDecay,
+    "inverse_sqrt": InverseSqrtDecay,
+    "constant_with_warmup": ConstantWithWarmup,
 }
 
 
