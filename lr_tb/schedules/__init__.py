@@ -9,6 +9,7 @@ from lr_tb.schedules.base import StepSchedule, evaluate
 from lr_tb.schedules.constant import Constant
 from lr_tb.schedules.cosine_restarts import CosineRestarts
 from lr_tb.schedules.exponential import ExponentialDecay
+from lr_tb.schedules.one_cycle import OneCycle
 from lr_tb.schedules.registry import get, names, schedule_class
 from lr_tb.schedules.warmup_cosine import WarmupCosineDecay
 
@@ -16,6 +17,7 @@ __all__ = [
     "Constant",
     "CosineRestarts",
     "ExponentialDecay",
+    "OneCycle",
     "StepSchedule",
     "WarmupCosineDecay",
     "evaluate",

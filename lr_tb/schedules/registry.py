@@ -8,6 +8,7 @@ from lr_tb.schedules.base import StepSchedule
 from lr_tb.schedules.constant import Constant
 from lr_tb.schedules.cosine_restarts import CosineRestarts
 from lr_tb.schedules.exponential import ExponentialDecay
+from lr_tb.schedules.one_cycle import OneCycle
 from lr_tb.schedules.warmup_cosine import WarmupCosineDecay
 
 _SCHEDULES: dict[str, type[StepSchedule]] = {
@@ -15,6 +16,7 @@ _SCHEDULES: dict[str, type[StepSchedule]] = {
     "exponential": ExponentialDecay,
     "warmup_cosine": WarmupCosineDecay,
     "cosine_restarts": CosineRestarts,
+    "one_cycle": OneCycle,
 }
 
 
