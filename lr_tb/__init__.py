@@ -26,11 +26,13 @@ _NAMES = {
     "LearningRateCallback": "lr_tb.callbacks",
     "LearningRateLogger": "lr_tb.callbacks",
     "ReduceLROnPlateau": "lr_tb.callbacks",
+    "OneCycleScheduler": "lr_tb.callbacks",
     "ScheduleCallback": "lr_tb.callbacks",
     "TensorBoard": "lr_tb.callbacks",
     "WarmupCosineDecayScheduler": "lr_tb.callbacks",
     "CosineRestarts": "lr_tb.schedules",
     "ExponentialDecay": "lr_tb.schedules",
+    "OneCycle": "lr_tb.schedules",
     "WarmupCosineDecay": "lr_tb.schedules",
 }
 # `lr_tb.tuner` imports keras-tuner: only when it is used.
@@ -58,12 +60,13 @@ if TYPE_CHECKING:
         ExponentialDecayScheduler,
         LearningRateCallback,
         LearningRateLogger,
+        OneCycleScheduler,
         ReduceLROnPlateau,
         ScheduleCallback,
         TensorBoard,
         WarmupCosineDecayScheduler,
     )
-    from lr_tb.schedules import CosineRestarts, ExponentialDecay, WarmupCosineDecay
+    from lr_tb.schedules import CosineRestarts, ExponentialDecay, OneCycle, WarmupCosineDecay
 
 
 def _cli_startup() -> bool:
@@ -83,6 +86,8 @@ __all__ = [
     "ExponentialDecayScheduler",
     "LearningRateCallback",
     "LearningRateLogger",
+    "OneCycle",
+    "OneCycleScheduler",
     "ReduceLROnPlateau",
     "ScheduleCallback",
     "TensorBoard",

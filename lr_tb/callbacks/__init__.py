@@ -8,6 +8,7 @@ from lr_tb.callbacks.schedule import ScheduleCallback
 from lr_tb.callbacks.schedulers import (
     CosineRestartsScheduler,
     ExponentialDecayScheduler,
+    OneCycleScheduler,
     WarmupCosineDecayScheduler,
 )
 from lr_tb.callbacks.tensorboard import TensorBoard
@@ -17,6 +18,7 @@ __all__ = [
     "ExponentialDecayScheduler",
     "LearningRateCallback",
     "LearningRateLogger",
+    "OneCycleScheduler",
     "ReduceLROnPlateau",
     "ScheduleCallback",
     "TensorBoard",

@@ -53,6 +53,7 @@ class ReduceLROnPlateau(LearningRateCallback):
             state of the epoch before the one it resumes at (Keras' own ReduceLROnPlateau
             forgets it: Keras issue #17012). BackupAndRestore deletes the directory after a
             completed run. The rate itself is an optimizer variable, restored by Keras.
+        log_momentum, log_weight_decay: as for `lr_tb.ScheduleCallback`.
 
     Raises:
         TypeError / ValueError: an argument breaks its rule (the message names it).
@@ -75,6 +76,9 @@ class ReduceLROnPlateau(LearningRateCallback):
         verbose: int = 0,
         flush_secs: float | None = 30.0,
         backup_dir: str | None = None,
+        *,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
     ) -> None:
         if not isinstance(monitor, str) or not monitor:
             raise TypeError(
@@ -99,7 +103,13 @@ class ReduceLROnPlateau(LearningRateCallback):
                 f"backup_dir={backup_dir!r}"
             )
         self.backup_dir = None if backup_dir is None else os.fspath(backup_dir)
-        super().__init__(log_dir=log_dir, verbose=verbose, flush_secs=flush_secs)
+        super().__init__(
+            log_dir=log_dir,
+            verbose=verbose,
+            flush_secs=flush_secs,
+            log_momentum=log_momentum,
+            log_weight_decay=log_weight_decay,
+        )
         self._minimize = self.mode != "max"
         self._reset()
 
