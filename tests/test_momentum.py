@@ -21,22 +21,35 @@ from lr_tb.schedules import OneCycle
 ULPS = 2 * 2.0**-23  # two float32 ulps of a value in [0.5, 1)
 
 
-def replay_sgd_momentum(rates, momenta, bias0=0.0, velocity0=0.0):
-    """-bias after each step of Keras' SGD (non-Nesterov) with a gradient of exactly 1."""
+def replay_sgd_momentum(rates, momenta, bias0=0.0, velocity0=0.0, fused=False):
+    """-bias after each step of Keras' SGD (non-Nesterov) with a gradient of exactly 1, in
+    float32: velocity = momentum * velocity - rate (`fused`: one rounding, as XLA's fused
+    multiply-add on CPU computes it), bias += velocity."""
     bias, velocity = np.float32(bias0), np.float32(velocity0)
     out = [-bias]
     for rate, momentum in zip(rates, momenta, strict=True):
-        velocity = np.float32(np.float32(velocity * np.float32(momentum)) - np.float32(rate))
+        m, r = np.float32(momentum), np.float32(rate)
+        if fused:  # the product of two float32 is exact in float64
+            velocity = np.float32(np.float64(velocity) * np.float64(m) - np.float64(r))
+        else:
+            velocity = np.float32(np.float32(velocity * m) - r)
         bias = np.float32(bias + velocity)
         out.append(-bias)
     return out
 
 
 def assert_probe_replays(probe, rates, momenta, first_step=0, bias0=0.0, velocity0=0.0):
-    replay = replay_sgd_momentum(rates, momenta, bias0, velocity0)
+    """Every -bias the probe saw equals the float32 replay (with or without a fused
+    multiply-add, the same for every step) of these rates and momenta."""
     assert probe.points
-    for step, minus_bias in probe.points:
-        assert np.float32(minus_bias) == replay[step - first_step], step
+    seen = [np.float32(minus_bias) for _, minus_bias in probe.points]
+    replays = [
+        [replay[step - first_step] for step, _ in probe.points]
+        for replay in (
+            replay_sgd_momentum(rates, momenta, bias0, velocity0, fused) for fused in (False, True)
+        )
+    ]
+    assert seen in replays, (seen, replays)
 
 
 @pytest.mark.backends
