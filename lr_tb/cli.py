@@ -63,6 +63,18 @@ SCHEDULES: dict[str, tuple[str, str, tuple[tuple[str, str, object], ...]]] = {
             ("min_learning_rate", "float", 0.0),
         ),
     ),
+    "one_cycle": (
+        "OneCycle",
+        "The one-cycle policy: up from `max_lr / div_factor` to `max_lr`, then down to",
+        (
+            ("max_lr", "float", REQUIRED),
+            ("total_steps", "int", REQUIRED),
+            ("pct_start", "float", 0.3),
+            ("div_factor", "float", 25.0),
+            ("final_div_factor", "float", 1e4),
+            ("anneal_strategy", "str", "cos"),
+        ),
+    ),
     "warmup_cosine": (
         "WarmupCosineDecay",
         "Linear warmup, a hold at the peak, then cosine annealing down to a floor.",
@@ -84,6 +96,8 @@ ARTICLE_DEFAULTS = {
     "decay_rate": 0.9,
 }
 ARTICLE_RESTARTS = [0.05, 0.15, 0.30, 0.50]
+# Defaults a preview fills in for required arguments the article has no value for.
+PREVIEW_DEFAULTS = {"max_lr": 1e-3}
 
 
 class UsageError(Exception):
@@ -293,6 +307,8 @@ def _convert(name: str, annotation: str, text: str) -> object:
             return [float(item) for item in text.split(",") if item.strip()]
         if annotation.startswith("int"):
             return int(text)
+        if annotation == "str":
+            return text
         return float(text)
     except ValueError:
         raise UsageError(
@@ -315,6 +331,8 @@ def preview_defaults(name: str) -> dict[str, str]:
             shown[param] = "default --steps"
         elif default is REQUIRED and param in ARTICLE_DEFAULTS:
             shown[param] = f"default {_show(ARTICLE_DEFAULTS[param])}, the article's"
+        elif default is REQUIRED and param in PREVIEW_DEFAULTS:
+            shown[param] = f"default {_show(PREVIEW_DEFAULTS[param])}"
         elif default is REQUIRED:
             shown[param] = "required"
         else:
@@ -351,7 +369,7 @@ def _schedule_kwargs(name: str, extra: list[str], steps: int) -> dict[str, objec
         i += 1
     if "total_steps" in params and "total_steps" not in kwargs:
         kwargs["total_steps"] = steps
-    for key, value in ARTICLE_DEFAULTS.items():
+    for key, value in (ARTICLE_DEFAULTS | PREVIEW_DEFAULTS).items():
         if key in params and params[key][1] is REQUIRED:
             kwargs.setdefault(key, value)
     if name == "cosine_restarts" and "restarts" not in kwargs and "first_cycle_steps" not in kwargs:

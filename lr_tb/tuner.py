@@ -23,6 +23,7 @@ chosen (`hp.conditional_scope("lr_tb/schedule", [name])`):
 | lr_tb/cosine_restarts/warmup_fraction | 0.0 | 0.0 .. 0.2 (of each cycle) |
 | lr_tb/plateau/factor | 0.5 | 0.1 .. 0.7 |
 | lr_tb/plateau/patience | 2 | 0 .. 5 (epochs) |
+| lr_tb/one_cycle/pct_start | 0.3 | 0.1 .. 0.5 (selectable, not in the default space) |
 
 Each setting can be overridden with `space={key: value}`, the key being the name without
 its `lr_tb/` prefix (`"exponential/decay_rate"`; the full name is accepted too): a
@@ -58,6 +59,7 @@ from lr_tb.callbacks import (
     CosineRestartsScheduler,
     ExponentialDecayScheduler,
     LearningRateCallback,
+    OneCycleScheduler,
     ReduceLROnPlateau,
     ScheduleCallback,
     WarmupCosineDecayScheduler,
@@ -66,6 +68,10 @@ from lr_tb.callbacks.tensorboard import TensorBoard
 from lr_tb.schedules import Constant
 
 SCHEDULES = ("constant", "exponential", "warmup_cosine", "cosine_restarts", "plateau")
+# Every schedule `schedules=` may name; the default search space is SCHEDULES. `one_cycle`
+# (lr_tb.OneCycleScheduler, `lr_tb/learning_rate` its `max_lr`) cycles the rate only: the
+# trial's optimizer is not known here, and not every optimizer has a momentum to cycle.
+CHOICES = (*SCHEDULES, "one_cycle")
 # The hyperparameter names: lr_tb's own namespace, so that none is ever one of yours.
 PREFIX = "lr_tb/"
 HP_SCHEDULE = PREFIX + "schedule"
@@ -104,11 +110,14 @@ DIMENSIONS: dict[str, dict[str, _Dimension]] = {
         "factor": _Dimension("float", 0.5, 0.1, 0.7, valid=(0.0, 1.0, True, True)),
         "patience": _Dimension("int", 2, 0, 5, valid=(0, math.inf, False, True)),
     },
+    "one_cycle": {
+        "pct_start": _Dimension("float", 0.3, 0.1, 0.5, valid=(0.0, 1.0, False, False)),
+    },
 }
 LEARNING_RATE = (1e-4, 1e-2)
 # Every name lr_tb may declare.
 ALL_NAMES = frozenset(
-    [HP_SCHEDULE, HP_LEARNING_RATE, *(f"{PREFIX}{n}/{s}" for n in SCHEDULES for s in DIMENSIONS[n])]
+    [HP_SCHEDULE, HP_LEARNING_RATE, *(f"{PREFIX}{n}/{s}" for n in CHOICES for s in DIMENSIONS[n])]
 )
 
 
@@ -143,10 +152,10 @@ class Space:
         space: dict[str, Any] | None = None,
     ) -> None:
         if isinstance(schedules, str) or not isinstance(schedules, Sequence) or not schedules:
-            raise _fail("schedules", f"a non-empty list of names from {list(SCHEDULES)}", schedules)
+            raise _fail("schedules", f"a non-empty list of names from {list(CHOICES)}", schedules)
         unknown = [s for s in schedules if s not in DIMENSIONS]
         if unknown:
-            raise _fail("schedules", f"names from {list(SCHEDULES)}", schedules)
+            raise _fail("schedules", f"names from {list(CHOICES)}", schedules)
         if len(set(schedules)) != len(schedules):
             raise _fail("schedules", "without repeats", schedules)
         self.schedules = list(schedules)
@@ -157,7 +166,7 @@ class Space:
                 self.dimensions[f"{name}/{setting}"] = dim
         if space is not None and not isinstance(space, dict):
             raise TypeError(f"Argument `space` must be a dict or None. Received: space={space!r}")
-        valid_keys = [f"{n}/{s}" for n in SCHEDULES for s in DIMENSIONS[n]]
+        valid_keys = [f"{n}/{s}" for n in CHOICES for s in DIMENSIONS[n]]
         self.overrides: dict[str, Any] = {}
         for given, value in (space or {}).items():
             key = given.removeprefix(PREFIX) if isinstance(given, str) else given
@@ -430,7 +439,11 @@ def scheduler_from_hp(
             patience=v("patience"),
             **common,
         )
-    raise ValueError(f"Unknown `{HP_SCHEDULE}` {name!r}; valid: {list(SCHEDULES)}")
+    if name == "one_cycle":
+        return OneCycleScheduler(
+            lr, total_steps=total, pct_start=v("pct_start"), cycle_momentum=False, **common
+        )
+    raise ValueError(f"Unknown `{HP_SCHEDULE}` {name!r}; valid: {list(CHOICES)}")
 
 
 class ScheduleHyperModel(kt.HyperModel):

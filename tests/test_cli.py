@@ -259,6 +259,8 @@ def test_list_shows_the_defaults_a_preview_uses(capsys):
                 assert used is None, (name, param)
             elif "," in text:
                 assert used == pytest.approx([float(v) for v in text.split(",")]), (name, param)
+            elif text.startswith("'"):  # a string, shown as typed in Python
+                assert used == text.strip("'"), (name, param)
             else:
                 assert used == pytest.approx(float(text)), (name, param)
 
