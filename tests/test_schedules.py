@@ -402,20 +402,23 @@ def one_cycle_reference(t, total, max_lr, pct_start=0.3, div=25.0, final_div=1e4
     ],
 )
 def test_one_cycle_matches_torch_one_cycle_lr(total, kwargs):
-    """Rate and momentum equal torch's OneCycleLR and its published formula, up to float32."""
+    """Rate and momentum equal torch's OneCycleLR and its published formula, up to float32
+    (torch itself is not imported on JAX: its import alone takes seconds of CI there)."""
     max_lr = 0.5
     schedule = OneCycle(max_lr, total, **kwargs)
     steps = np.arange(total)
-    rates, momenta = torch_one_cycle(total, max_lr=max_lr, **kwargs)
-    close(evaluate(schedule, steps), rates, max_lr)
-    np.testing.assert_allclose(schedule.momentum(steps), momenta, rtol=0, atol=4 * F32)
     cos = kwargs.get("anneal_strategy", "cos") == "cos"
     args = {k: v for k, v in kwargs.items() if k != "anneal_strategy"}
     args = {
         {"div_factor": "div", "final_div_factor": "final_div"}.get(k, k): v for k, v in args.items()
     }
     formula = [one_cycle_reference(t, total, max_lr, cos=cos, **args) for t in steps]
-    np.testing.assert_allclose(rates, formula, rtol=1e-12)
+    close(evaluate(schedule, steps), formula, max_lr)
+    if keras.backend.backend() != "jax":
+        rates, momenta = torch_one_cycle(total, max_lr=max_lr, **kwargs)
+        np.testing.assert_allclose(rates, formula, rtol=1e-12)
+        close(evaluate(schedule, steps), rates, max_lr)
+        np.testing.assert_allclose(schedule.momentum(steps), momenta, rtol=0, atol=4 * F32)
     # past the end: the final rate, held
     final = max_lr / kwargs.get("div_factor", 25.0) / kwargs.get("final_div_factor", 1e4)
     assert at(schedule, total + 5) == pytest.approx(final, rel=1e-3)
