@@ -176,6 +176,33 @@ def test_lr_tb_tensorboard_logs_momentum(tmp_path):
     assert steps == [0, 1] and np.all(momenta == np.float32(0.5))
 
 
+def test_a_logger_beside_a_scheduler_writes_only_what_the_scheduler_does_not(tmp_path):
+    x, y = zeros_data(16)
+    model = bias_model(optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
+    scheduler = lr_tb.OneCycleScheduler(0.5, log_dir=str(tmp_path))
+    logger = lr_tb.LearningRateLogger(str(tmp_path), log_momentum=True)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[scheduler, logger])
+    run = str(tmp_path / "train")
+    steps, rates = read_scalars(run)
+    steps_m, momenta = read_scalars(run, "momentum")
+    assert steps == steps_m == [0, 1, 2, 3]  # each point once
+    assert rates.tolist() == scheduler.learning_rates
+    assert momenta.tolist() == logger.momentums
+    np.testing.assert_allclose(momenta, OneCycle(0.5, 4).momentum(np.arange(4)), atol=ULPS)
+
+
+@pytest.mark.parametrize("optimizer", ["Nadam", "Adamax"])
+def test_nadam_and_adamax_beta_1_match_a_hand_set_reference(optimizer):
+    cb = lr_tb.OneCycleScheduler(max_lr=0.05, log_momentum=True)
+    make = getattr(keras.optimizers, optimizer)
+    weights = train_adam(make(0.01), [cb])
+    reference = train_adam(
+        make(0.01), [HandSet(np.float32(cb.learning_rates), np.float32(cb.momentums))], True
+    )
+    for a, b in zip(weights, reference, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
 def test_refused_optimizers_and_arguments():
     x, y = zeros_data(16)
     for optimizer, match in [

@@ -33,6 +33,8 @@ class RunLog:
         self.rates: list[float] = []
         # other per-step series written beside the rate (`momentum`, ...), by tag
         self.extra: dict[str, list[float]] = {}
+        # when another callback writes the rate to the same run: the only tags written here
+        self.only_tags: set[str] | None = None
         self._writer: EventWriter | None = None
         self._last_wall_time = time.time()
         self._next_step: int | None = None
@@ -73,9 +75,11 @@ class RunLog:
             now = time.time()
             # Steps ran evenly between the last flush point and now, as far as we know.
             walls = np.linspace(self._last_wall_time, now, steps.size + 1)[1:]
-            self._writer.write(TAG, steps, rates, walls)
+            if self.only_tags is None:
+                self._writer.write(TAG, steps, rates, walls)
             for tag, values in extra.items():
-                self._writer.write(tag, steps, values, walls)
+                if self.only_tags is None or tag in self.only_tags:
+                    self._writer.write(tag, steps, values, walls)
             self._last_wall_time = now
 
     def flush(self) -> None:
@@ -103,7 +107,7 @@ class RunLog:
         """Write the steps between this run's last flushed step and `start`: steps a crashed
         fit of the same curve ran but never flushed (the rate is `rates_of(steps)`). A run
         whose last fit ended normally has no such steps: nothing is written."""
-        if self._writer is None:
+        if self._writer is None or self.only_tags is not None:
             return
         try:
             progress = json.loads(_fs.read_text(self._progress_path()))

@@ -347,7 +347,12 @@ class LearningRateCallback(keras.callbacks.Callback):
         if self._log.run_dir is not None and self._log._writer is None:
             other = self._sharing_run_with()
             if other is not None and self._defers_to(other):
-                self._log.run_dir = None  # the other callback writes the same curve
+                missing = self._extra_tags() - other._extra_tags()
+                if missing:  # the other writes the rate; this one writes what it lacks
+                    self._log.only_tags = missing
+                    self._log.open()
+                else:
+                    self._log.run_dir = None  # the other callback writes the same curves
             else:
                 self._log.open()
         self._log.add(steps, rates, self._keep_step(steps), extra)
@@ -356,6 +361,15 @@ class LearningRateCallback(keras.callbacks.Callback):
             self.momentums = self._log.extra[self._momentum_slot.attr]
         if self.log_weight_decay:
             self.weight_decays = self._log.extra[WEIGHT_DECAY_TAG]
+
+    def _extra_tags(self) -> set[str]:
+        """The tags this callback writes beside `learning_rate` in this fit."""
+        tags = set()
+        if self.log_momentum and self._momentum_slot is not None:
+            tags.add(self._momentum_slot.attr)
+        if self.log_weight_decay:
+            tags.add(WEIGHT_DECAY_TAG)
+        return tags
 
     def _defers_to(self, other: LearningRateCallback) -> bool:
         """Two lr_tb callbacks of one fit write the same run: only one of them writes."""

@@ -34,6 +34,7 @@ class TensorBoard(keras.callbacks.TensorBoard):
     Attributes:
         learning_rates, steps: the last fit's logged rates and their steps, as for
             `lr_tb.LearningRateLogger` (empty before the first fit).
+        momentums, weight_decays: with `log_momentum` / `log_weight_decay`, likewise.
 
     Raises:
         TypeError: `log_dir` is not a string path.
@@ -72,6 +73,14 @@ class TensorBoard(keras.callbacks.TensorBoard):
     @property
     def steps(self) -> list[int]:
         return [] if self._rate_logger is None else self._rate_logger.steps
+
+    @property
+    def momentums(self) -> list[float]:
+        return [] if self._rate_logger is None else self._rate_logger.momentums
+
+    @property
+    def weight_decays(self) -> list[float]:
+        return [] if self._rate_logger is None else self._rate_logger.weight_decays
 
     def set_model(self, model: keras.Model) -> None:
         # Keras' TensorBoard fixes its run directories here: take the trial's run first.
