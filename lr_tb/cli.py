@@ -65,7 +65,7 @@ SCHEDULES: dict[str, tuple[str, str, tuple[tuple[str, str, object], ...]]] = {
     ),
     "one_cycle": (
         "OneCycle",
-        "The one-cycle policy: up from `max_lr / div_factor` to `max_lr`, then down to",
+        "The one-cycle policy: up to `max_lr`, then down far below where it started.",
         (
             ("max_lr", "float", REQUIRED),
             ("total_steps", "int", REQUIRED),

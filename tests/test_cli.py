@@ -143,6 +143,17 @@ def test_preview_writes_the_closed_form(tmp_path, capsys):
     np.testing.assert_allclose(drawn, full, rtol=0, atol=1e-9)
 
 
+def test_preview_one_cycle_takes_a_string_argument(tmp_path, capsys):
+    from lr_tb.schedules import OneCycle
+
+    argv = ["preview", "one_cycle", "--steps", "50", "--logdir", str(tmp_path)]
+    assert cli.main([*argv, "--anneal_strategy", "linear", "--max-points", "0"]) == 0
+    steps, values = read_scalars(str(tmp_path / "one_cycle" / "train"))
+    expected = OneCycle(1e-3, 50, anneal_strategy="linear").values(np.array(steps))
+    np.testing.assert_allclose(values, expected, rtol=4 * 2.0**-23, atol=1e-12)
+    assert values.max() == np.float32(1e-3) and steps[-1] == 49
+
+
 def test_preview_article_defaults(tmp_path, capsys):
     assert (
         cli.main(

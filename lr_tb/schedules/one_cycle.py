@@ -55,9 +55,11 @@ def check_momentum_range(base_momentum: Any, max_momentum: Any) -> tuple[float, 
 
 @keras.saving.register_keras_serializable(package="lr_tb")
 class OneCycle(StepSchedule):
-    """The one-cycle policy: up from `max_lr / div_factor` to `max_lr`, then down to
-    `max_lr / (div_factor * final_div_factor)`. PyTorch's `OneCycleLR` (`three_phase=False`)
-    step for step, and fastai's `fit_one_cycle`.
+    """The one-cycle policy: up to `max_lr`, then down far below where it started.
+
+    From `max_lr / div_factor` up to `max_lr`, then down to `max_lr / (div_factor *
+    final_div_factor)`: PyTorch's `OneCycleLR` (`three_phase=False`) step for step, and
+    fastai's `fit_one_cycle`.
 
     With `T = total_steps`, `e = pct_start * T - 1` (the last step of the rise, a float),
     `initial = max_lr / div_factor` and `final = initial / final_div_factor`:
@@ -89,8 +91,8 @@ class OneCycle(StepSchedule):
 
     Example:
         >>> schedule = lr_tb.schedules.OneCycle(max_lr=0.1, total_steps=1000)
-        >>> float(schedule(0)), float(schedule(299)), float(schedule(999))
-        (0.004, 0.1, 4e-07)
+        >>> [f"{float(schedule(t)):.3g}" for t in (0, 299, 999)]
+        ['0.004', '0.1', '4e-07']
     """
 
     _config_keys = (
