@@ -26,6 +26,7 @@ _NAMES = {
     "LearningRateCallback": "lr_tb.callbacks",
     "LearningRateLogger": "lr_tb.callbacks",
     "ReduceLROnPlateau": "lr_tb.callbacks",
+    "OneCycleScheduler": "lr_tb.callbacks",
     "ScheduleCallback": "lr_tb.callbacks",
     "TensorBoard": "lr_tb.callbacks",
     "WarmupCosineDecayScheduler": "lr_tb.callbacks",
@@ -35,6 +36,7 @@ _NAMES = {
     "WarmupStableDecayScheduler": "lr_tb.callbacks",
     "CosineRestarts": "lr_tb.schedules",
     "ExponentialDecay": "lr_tb.schedules",
+    "OneCycle": "lr_tb.schedules",
     "WarmupCosineDecay": "lr_tb.schedules",
     "LRFinderResult": "lr_tb.finder",
     "find_learning_rate": "lr_tb.finder",
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
         InverseSqrtDecayScheduler,
         LearningRateCallback,
         LearningRateLogger,
+        OneCycleScheduler,
         ReduceLROnPlateau,
         ScheduleCallback,
         TensorBoard,
@@ -74,7 +77,7 @@ if TYPE_CHECKING:
         WarmupStableDecayScheduler,
     )
     from lr_tb.finder import LRFinderResult, find_learning_rate
-    from lr_tb.schedules import CosineRestarts, ExponentialDecay, WarmupCosineDecay
+    from lr_tb.schedules import CosineRestarts, ExponentialDecay, OneCycle, WarmupCosineDecay
 
 
 def _cli_startup() -> bool:
@@ -99,6 +102,8 @@ __all__ = [
     "LRFinderResult",
     "LearningRateCallback",
     "LearningRateLogger",
+    "OneCycle",
+    "OneCycleScheduler",
     "ReduceLROnPlateau",
     "ScheduleCallback",
     "TensorBoard",

@@ -24,6 +24,13 @@ allows):
 - `keras.src.callbacks.CallbackList`: found as the caller of `on_train_begin`, to see the
   other callbacks of the same `fit` (Keras' own rate callbacks, keras-tuner's trial
   TensorBoard). Best effort: if it is not found, the checks that need it are skipped.
+- Momentum cycling and logging (`MomentumSlot`): the optimizer's hyperparameter attribute
+  `momentum` (`keras.optimizers.SGD`) or `beta_1` (`Adam`, `AdamW`, `Adamax`, `Nadam`), which
+  their update code reads as a plain Python attribute in the train step (SGD also tests
+  `self.momentum != 0` in Python), and `Optimizer._backend_update_step(grads, variables,
+  learning_rate)`, the method every backend calls once per update with the rate already read:
+  lr_tb overrides it on the instance, so the attribute holds the in-step value only while it
+  runs.
 - `Metric._direction`: the direction Keras' own `mode="auto"` uses for a compiled metric.
 - `keras.src.utils.io_utils.print_msg`: how Keras' callbacks print (honours
   `keras.config.disable_interactive_logging`).
@@ -217,6 +224,7 @@ class RateSlot:
             )
         self.variables = [self.table, self.base, self.mode, self.record]
         self._ids = {id(v) for v in self.variables}
+        self.momentum: MomentumSlot | None = None  # attached by `ensure_momentum`
 
     def is_own(self, variable: Any) -> bool:
         return id(variable) in self._ids
@@ -340,6 +348,275 @@ def ensure_slot(model: Any, optimizer: Any) -> RateSlot:
     if getattr(model, "train_function", None) is not None:
         model.make_train_function(force=True)
     return slot
+
+
+# -- momentum / beta_1 ----------------------------------------------------------------------
+def momentum_attr(optimizer: Any) -> str | None:
+    """The attribute lr_tb can cycle and log for this optimizer: "momentum" (SGD), "beta_1"
+    (Adam, AdamW, Adamax, Nadam), or None."""
+    if isinstance(optimizer, keras.optimizers.SGD):
+        return "momentum"
+    if isinstance(
+        optimizer,
+        (keras.optimizers.Adam, keras.optimizers.Adamax, keras.optimizers.Nadam),
+    ):
+        return "beta_1"
+    return None
+
+
+def check_momentum_optimizer(optimizer: Any, who: str) -> str:
+    """The momentum attribute of this optimizer; a clear TypeError when lr_tb cannot set or
+    record it in-step."""
+    attr = momentum_attr(optimizer)
+    if attr is None:
+        raise TypeError(
+            f"{who} cycles or logs the optimizer's momentum, which lr_tb supports for "
+            "keras.optimizers.SGD (`momentum`) and Adam, AdamW, Adamax, Nadam (`beta_1`). "
+            f"Received: optimizer={type(optimizer).__name__}"
+        )
+    own = optimizer.__dict__.get(attr)
+    if isinstance(own, bool) or not isinstance(own, (int, float)):
+        raise TypeError(
+            f"{who} needs the optimizer's `{attr}` to be a float. Received: {attr}={own!r}"
+        )
+    if attr == "momentum" and own == 0:
+        raise TypeError(
+            f"{who}: keras.optimizers.SGD(momentum=0.0) has no momentum to cycle or log: Keras "
+            "builds its velocity only when `momentum != 0` (a Python test in SGD.build). "
+            "Construct it with momentum > 0, e.g. keras.optimizers.SGD(0.01, momentum=0.9). "
+            f"Received: momentum={own!r}"
+        )
+    return attr
+
+
+class MomentumSlot:
+    """Variables lr_tb adds beside the rate slot for the optimizer's momentum (`attr`).
+
+    ```
+    u = optimizer.iterations
+    own = the optimizer's own float attribute (as traced)
+    value = table[u - base]   if mode == 1 and 0 <= u - base < size   else own
+    record[u % size] = value
+    ```
+    `base` is the rate slot's (a scheduler fills both tables for the same steps). While
+    `_backend_update_step` runs inside a train step, the attribute holds `value`: on
+    TensorFlow and JAX an `_InStepValue` (a tensor to every op, the own float to Python
+    comparisons such as SGD's `momentum != 0`), on torch (eager) a Python float. Outside that
+    call the attribute is the optimizer's own plain float, always (`get_config`,
+    `model.save`).
+    """
+
+    def __init__(self, attr: str, size: int) -> None:
+        self.attr = attr
+        self.size = size
+        self.lock = threading.Lock()
+        self.depth = 0  # update steps running with the in-step value in place
+        self.own: Any = None
+        with keras.name_scope("lr_tb"):
+            self.table = keras.Variable(
+                np.zeros(size, np.float32),
+                trainable=False,
+                name="momentum_table",
+                aggregation="only_first_replica",
+            )
+            self.mode = keras.Variable(
+                0,
+                dtype="int32",
+                trainable=False,
+                name="momentum_mode",
+                aggregation="only_first_replica",
+            )
+            self.record = keras.Variable(
+                np.zeros(size, np.float32),
+                trainable=False,
+                name="momentum_record",
+                aggregation="only_first_replica",
+            )
+        self.variables = [self.table, self.mode, self.record]
+
+
+class _InStepValue:
+    """The momentum of the running update, for the optimizer's update code (TF and JAX).
+
+    Converted to a tensor by every op (`__tf_tensor__`, `__jax_array__`); Python comparisons
+    and `bool` see the optimizer's own float (they decide structure, e.g. SGD's
+    `if self.momentum != 0`). Arithmetic with a Python number gives, when the optimizer's own
+    value applies, exactly what Keras computes with its float (`1 - beta_1` in double
+    precision, then rounded), so merely logging momentum changes no bit of training."""
+
+    def __init__(self, own: float, value: Any, use: Any) -> None:
+        self.own = own
+        self.value = value
+        self.use = use
+
+    def __tf_tensor__(self, dtype: Any = None, name: Any = None) -> Any:
+        import tensorflow as tf
+
+        return self.value if dtype is None else tf.cast(self.value, dtype)
+
+    def __jax_array__(self) -> Any:
+        return self.value
+
+    def _arith(self, other: Any, fn: Callable[[Any, Any], Any]) -> Any:
+        if isinstance(other, (int, float)) and not isinstance(other, bool):
+            exact = ops.cast(fn(self.own, other), self.value.dtype)
+            return ops.where(self.use, fn(self.value, other), exact)
+        return fn(self.value, other)
+
+    def __add__(self, o: Any) -> Any:
+        return self._arith(o, lambda a, b: a + b)
+
+    def __radd__(self, o: Any) -> Any:
+        return self._arith(o, lambda a, b: b + a)
+
+    def __sub__(self, o: Any) -> Any:
+        return self._arith(o, lambda a, b: a - b)
+
+    def __rsub__(self, o: Any) -> Any:
+        return self._arith(o, lambda a, b: b - a)
+
+    def __mul__(self, o: Any) -> Any:
+        return self._arith(o, lambda a, b: a * b)
+
+    def __rmul__(self, o: Any) -> Any:
+        return self._arith(o, lambda a, b: b * a)
+
+    def __truediv__(self, o: Any) -> Any:
+        return self._arith(o, lambda a, b: a / b)
+
+    def __rtruediv__(self, o: Any) -> Any:
+        return self._arith(o, lambda a, b: b / a)
+
+    def __pow__(self, o: Any) -> Any:
+        return self._arith(o, lambda a, b: a**b)
+
+    def __rpow__(self, o: Any) -> Any:
+        return self._arith(o, lambda a, b: b**a)
+
+    def __neg__(self) -> Any:
+        return -self.value
+
+    def __eq__(self, o: object) -> bool:
+        return self.own == o
+
+    def __ne__(self, o: object) -> bool:
+        return self.own != o
+
+    def __lt__(self, o: Any) -> bool:
+        return self.own < o
+
+    def __le__(self, o: Any) -> bool:
+        return self.own <= o
+
+    def __gt__(self, o: Any) -> bool:
+        return self.own > o
+
+    def __ge__(self, o: Any) -> bool:
+        return self.own >= o
+
+    def __bool__(self) -> bool:
+        return bool(self.own)
+
+    def __hash__(self) -> int:
+        return hash(self.own)
+
+
+def _momentum_in_step(optimizer: Any, slot: RateSlot, mom: MomentumSlot, own: float) -> Any:
+    """Look up this update's momentum, record it; returns (value, use_table)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        step = tf.cast(optimizer.iterations, tf.int32)
+        index = step - slot.base.value
+        use = tf.logical_and(
+            tf.equal(mom.mode.value, 1), tf.less(tf.cast(index, tf.uint32), mom.size)
+        )
+        looked_up = tf.gather(mom.table.value, tf.clip_by_value(index, 0, mom.size - 1))
+        value = tf.where(use, looked_up, tf.constant(own, tf.float32))
+        at = tf.reshape(tf.math.floormod(step, mom.size), (1, 1))
+        mom.record.assign(
+            tf.tensor_scatter_nd_update(mom.record.value, at, tf.reshape(value, (1,)))
+        )
+        return value, use
+    step = ops.cast(optimizer.iterations, "int32")
+    index = step - slot.base
+    inside = ops.logical_and(ops.greater_equal(index, 0), ops.less(index, mom.size))
+    use = ops.logical_and(ops.equal(mom.mode, 1), inside)
+    looked_up = ops.take(mom.table.value, ops.clip(index, 0, mom.size - 1))
+    value = ops.where(use, looked_up, ops.cast(own, "float32"))
+    at = [ops.mod(step, mom.size)]
+    mom.record.assign(ops.slice_update(mom.record.value, at, ops.reshape(value, (1,))))
+    return value, use
+
+
+def _install_momentum(optimizer: Any, slot: RateSlot, mom: MomentumSlot) -> None:
+    update_step = types.MethodType(type(optimizer)._backend_update_step, optimizer)
+    attr = mom.attr
+
+    def backend_update_step(grads: Any, variables: Any, learning_rate: Any) -> Any:
+        if not slot.in_step:
+            return update_step(grads, variables, learning_rate)
+        with mom.lock:
+            if mom.depth == 0:
+                mom.own = optimizer.__dict__[attr]
+            mom.depth += 1
+            own = mom.own
+        try:
+            value, use = _momentum_in_step(optimizer, slot, mom, own)
+            if keras.backend.backend() == "torch":  # eager: the float this update uses
+                in_step: Any = float(ops.convert_to_numpy(value)) if bool(use) else own
+            else:
+                in_step = _InStepValue(own, value, use)
+            optimizer.__dict__[attr] = in_step
+            return update_step(grads, variables, learning_rate)
+        finally:
+            with mom.lock:
+                mom.depth -= 1
+                if mom.depth == 0:
+                    optimizer.__dict__[attr] = own
+
+    optimizer._backend_update_step = backend_update_step
+
+
+def ensure_momentum(model: Any, optimizer: Any, who: str) -> MomentumSlot:
+    """The optimizer's momentum slot, created (and the train function retraced) on first use.
+    Needs the rate slot (`ensure_slot`) first."""
+    slot = ensure_slot(model, optimizer)
+    if slot.momentum is not None:
+        return slot.momentum
+    attr = check_momentum_optimizer(optimizer, who)
+    strategy = getattr(model, "distribute_strategy", None)
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with scope:
+        mom = MomentumSlot(attr, slot.size)
+    for variable in mom.variables:
+        optimizer._track_variable(variable)
+    slot._ids.update(id(v) for v in mom.variables)
+    _install_momentum(optimizer, slot, mom)
+    slot.momentum = mom
+    if getattr(model, "train_function", None) is not None:
+        model.make_train_function(force=True)
+    return mom
+
+
+def read_records(
+    model: Any, optimizer: Any, slot: RateSlot, momentum: bool
+) -> tuple[int, Any, Any]:
+    """The public step counter, the rate record and (if asked) the momentum record, in one
+    read (mid-epoch too)."""
+    variables = [optimizer._iterations, slot.record]
+    if momentum:
+        variables.append(slot.momentum.record)
+    values = read(model, optimizer, variables)
+    mom = values[2] if momentum else None
+    return int(values[0]) // accumulation_steps(optimizer), values[1], mom
+
+
+def weight_decay_of(optimizer: Any) -> float:
+    """The optimizer's `weight_decay` (0.0 when None): Keras 3 applies it decoupled, in the
+    base `Optimizer._apply_weight_decay`, as `w -= w * weight_decay * learning_rate`."""
+    value = getattr(optimizer, "weight_decay", None)
+    return 0.0 if value is None else float(value)
 
 
 # -- the model's train function -------------------------------------------------------------

@@ -77,6 +77,18 @@ SCHEDULES: dict[str, tuple[str, str, tuple[tuple[str, str, object], ...]]] = {
             ("timescale", "int | None", None),
         ),
     ),
+    "one_cycle": (
+        "OneCycle",
+        "The one-cycle policy: up to `max_lr`, then down far below where it started.",
+        (
+            ("max_lr", "float", REQUIRED),
+            ("total_steps", "int", REQUIRED),
+            ("pct_start", "float", 0.3),
+            ("div_factor", "float", 25.0),
+            ("final_div_factor", "float", 1e4),
+            ("anneal_strategy", "str", "cos"),
+        ),
+    ),
     "polynomial": (
         "WarmupPolynomialDecay",
         "A linear warmup from 0, then polynomial decay to an end rate.",
@@ -126,6 +138,8 @@ ARTICLE_DEFAULTS = {
 ARTICLE_RESTARTS = [0.05, 0.15, 0.30, 0.50]
 # wsd's decay, when not given: the last fifth of the preview
 WSD_DECAY_DIVISOR = 5
+# Defaults a preview fills in for required arguments the article has no value for.
+PREVIEW_DEFAULTS = {"max_lr": 1e-3}
 
 
 class UsageError(Exception):
@@ -359,6 +373,8 @@ def preview_defaults(name: str) -> dict[str, str]:
             shown[param] = "default --steps"
         elif default is REQUIRED and param in ARTICLE_DEFAULTS:
             shown[param] = f"default {_show(ARTICLE_DEFAULTS[param])}, the article's"
+        elif default is REQUIRED and param in PREVIEW_DEFAULTS:
+            shown[param] = f"default {_show(PREVIEW_DEFAULTS[param])}"
         elif default is REQUIRED:
             shown[param] = "required"
         else:
@@ -400,7 +416,7 @@ def _schedule_kwargs(name: str, extra: list[str], steps: int) -> dict[str, objec
         kwargs["total_steps"] = steps
     if name == "wsd":
         kwargs.setdefault("decay_steps", steps // WSD_DECAY_DIVISOR)
-    for key, value in ARTICLE_DEFAULTS.items():
+    for key, value in (ARTICLE_DEFAULTS | PREVIEW_DEFAULTS).items():
         if key in params and params[key][1] is REQUIRED:
             kwargs.setdefault(key, value)
     if name == "cosine_restarts" and "restarts" not in kwargs and "first_cycle_steps" not in kwargs:

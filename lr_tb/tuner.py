@@ -30,9 +30,10 @@ chosen (`hp.conditional_scope("lr_tb/schedule", [name])`):
 | lr_tb/polynomial/power | 1.0 | 0.5 .. 3.0 |
 | lr_tb/inverse_sqrt/warmup_fraction | 0.1 | 0.0 .. 0.3 |
 | lr_tb/constant_with_warmup/warmup_fraction | 0.1 | 0.0 .. 0.3 |
+| lr_tb/one_cycle/pct_start | 0.3 | 0.1 .. 0.5 (selectable, not in the default space) |
 
-The last four schedules (transformers' shapes) are choices outside the default space:
-name them in `schedules=` (all nine are in `CHOICES`).
+The last five schedules (transformers' shapes and one_cycle) are choices outside the default
+space: name them in `schedules=` (all ten are in `CHOICES`).
 
 Each setting can be overridden with `space={key: value}`, the key being the name without
 its `lr_tb/` prefix (`"exponential/decay_rate"`; the full name is accepted too): a
@@ -70,6 +71,7 @@ from lr_tb.callbacks import (
     ExponentialDecayScheduler,
     InverseSqrtDecayScheduler,
     LearningRateCallback,
+    OneCycleScheduler,
     ReduceLROnPlateau,
     ScheduleCallback,
     WarmupCosineDecayScheduler,
@@ -80,8 +82,11 @@ from lr_tb.callbacks.tensorboard import TensorBoard
 from lr_tb.schedules import Constant
 
 SCHEDULES = ("constant", "exponential", "warmup_cosine", "cosine_restarts", "plateau")
-# Every schedule a space may choose from: the default space and transformers' shapes.
-CHOICES = (*SCHEDULES, "wsd", "polynomial", "inverse_sqrt", "constant_with_warmup")
+# Every schedule `schedules=` may name; the default search space is SCHEDULES. Outside it:
+# transformers' shapes, and `one_cycle` (lr_tb.OneCycleScheduler, `lr_tb/learning_rate` its
+# `max_lr`), which cycles the rate only: the trial's optimizer is not known here, and not
+# every optimizer has a momentum to cycle.
+CHOICES = (*SCHEDULES, "wsd", "polynomial", "inverse_sqrt", "constant_with_warmup", "one_cycle")
 # The hyperparameter names: lr_tb's own namespace, so that none is ever one of yours.
 PREFIX = "lr_tb/"
 HP_SCHEDULE = PREFIX + "schedule"
@@ -134,6 +139,9 @@ DIMENSIONS: dict[str, dict[str, _Dimension]] = {
     },
     "constant_with_warmup": {
         "warmup_fraction": _Dimension("float", 0.1, 0.0, 0.3, valid=(0.0, 1.0, False, True)),
+    },
+    "one_cycle": {
+        "pct_start": _Dimension("float", 0.3, 0.1, 0.5, valid=(0.0, 1.0, False, False)),
     },
 }
 LEARNING_RATE = (1e-4, 1e-2)
@@ -465,6 +473,10 @@ def scheduler_from_hp(
             factor=v("factor"),
             patience=v("patience"),
             **common,
+        )
+    if name == "one_cycle":
+        return OneCycleScheduler(
+            lr, total_steps=total, pct_start=v("pct_start"), cycle_momentum=False, **common
         )
     if name in ("wsd", "polynomial", "inverse_sqrt", "constant_with_warmup"):
         return _transformers_scheduler(name, lr, v, epochs, total, common)

@@ -45,10 +45,7 @@ def test_bad_arguments_one_line_no_traceback_exit_2():
     result = run("preview", "cosin", "--steps", "10", "--logdir", "x")
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.startswith("lr-tb")]
-    assert lines == [
-        "lr-tb preview: unknown schedule 'cosin'; valid: constant, constant_with_warmup, "
-        "cosine_restarts, exponential, inverse_sqrt, polynomial, warmup_cosine, wsd"
-    ]
+    assert lines == ["lr-tb preview: unknown schedule 'cosin'; valid: " + ", ".join(cli.SCHEDULES)]
     assert "Traceback" not in result.stderr
 
 
@@ -151,6 +148,17 @@ def test_preview_wsd_with_a_string_argument(tmp_path, capsys):
     # the decay is the last fifth of --steps by default
     expected = [ref.hf_wsd(t, 1e-3, 20, 40, 200, decay_type="1-sqrt") for t in range(200)]
     np.testing.assert_allclose(full, expected, rtol=4 * 2.0**-23, atol=8 * 2.0**-23 * 1e-3)
+
+
+def test_preview_one_cycle_takes_a_string_argument(tmp_path, capsys):
+    from lr_tb.schedules import OneCycle
+
+    argv = ["preview", "one_cycle", "--steps", "50", "--logdir", str(tmp_path)]
+    assert cli.main([*argv, "--anneal_strategy", "linear", "--max-points", "0"]) == 0
+    steps, values = read_scalars(str(tmp_path / "one_cycle" / "train"))
+    expected = OneCycle(1e-3, 50, anneal_strategy="linear").values(np.array(steps))
+    np.testing.assert_allclose(values, expected, rtol=4 * 2.0**-23, atol=1e-12)
+    assert values.max() == np.float32(1e-3) and steps[-1] == 49
 
 
 def test_preview_article_defaults(tmp_path, capsys):
@@ -273,6 +281,8 @@ def test_list_shows_the_defaults_a_preview_uses(capsys):
                 assert used is None, (name, param)
             elif "," in text:
                 assert used == pytest.approx([float(v) for v in text.split(",")]), (name, param)
+            elif text.startswith("'"):  # a string, shown as typed in Python
+                assert used == text.strip("'"), (name, param)
             else:
                 assert used == pytest.approx(float(text)), (name, param)
 

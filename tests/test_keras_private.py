@@ -60,6 +60,27 @@ def test_no_recompile_per_fit(jit_compile, tmp_path):
 
 
 @pytest.mark.skipif(BACKEND == "torch", reason="torch runs the train step eagerly: no trace")
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_no_recompile_per_fit_with_momentum(jit_compile, tmp_path):
+    """The momentum slot too: attached before the first trace, then every fit (one-cycle
+    with momentum cycling, plain, logging) reuses the same compiled step."""
+    x, y = zeros_data()
+    model = counting_model(jit_compile)
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="mse", jit_compile=jit_compile
+    )
+    fit = lambda *cbs, **kw: model.fit(x, y, batch_size=8, verbose=0, callbacks=list(cbs), **kw)  # noqa: E731
+    fit(lr_tb.OneCycleScheduler(0.1), epochs=2)
+    first = CountingModel.traces  # (SGD with momentum: TF traces its first call twice)
+    fit(epochs=1)
+    fit(lr_tb.OneCycleScheduler(0.2, pct_start=0.5, log_momentum=True), epochs=3)
+    fit(lr_tb.LearningRateLogger(str(tmp_path), log_momentum=True), epochs=1)
+    fit(lr_tb.WarmupCosineDecayScheduler(0.1, warmup_steps=2), epochs=1)
+    assert CountingModel.traces == first
+    assert type(model.optimizer.momentum) is float
+
+
+@pytest.mark.skipif(BACKEND == "torch", reason="torch runs the train step eagerly: no trace")
 def test_model_traced_before_lr_tb_retraces_once():
     x, y = zeros_data()
     model = counting_model(True)

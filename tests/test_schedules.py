@@ -14,6 +14,7 @@ from lr_tb.schedules import (
     Constant,
     CosineRestarts,
     ExponentialDecay,
+    OneCycle,
     WarmupCosineDecay,
     evaluate,
 )
@@ -257,6 +258,7 @@ EVERY = {
         min_learning_rate=1e-6,
     ),
     "sgdr": CosineRestarts(1e-3, 150, first_cycle_steps=10, t_mul=2.0, m_mul=0.8),
+    "one_cycle": OneCycle(1e-2, 150, pct_start=0.25, anneal_strategy="linear"),
 }
 
 
@@ -316,6 +318,7 @@ def test_registry_names_and_get():
         "cosine_restarts",
         "exponential",
         "inverse_sqrt",
+        "one_cycle",
         "polynomial",
         "warmup_cosine",
         "wsd",
@@ -356,3 +359,86 @@ def test_restarts_bulk_path_equals_the_train_step_path(name):
 def test_restarts_cycle_count_is_bounded_at_construction():
     with pytest.raises(ValueError, match="at most 10000 cycles"):
         CosineRestarts(1.0, 10**6, first_cycle_steps=1)
+
+
+# -- OneCycle ------------------------------------------------------------------------------
+def torch_one_cycle(total, **kwargs):
+    """Rates and momenta of torch.optim.lr_scheduler.OneCycleLR (SGD with momentum), steps
+    0..total-1 (float64)."""
+    torch = pytest.importorskip("torch")
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=0.1, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, total_steps=total, **kwargs)
+    rates, momenta = [], []
+    for step in range(total):
+        rates.append(optimizer.param_groups[0]["lr"])
+        momenta.append(optimizer.param_groups[0]["momentum"])
+        optimizer.step()
+        if step < total - 1:
+            scheduler.step()
+    return np.array(rates), np.array(momenta)
+
+
+def one_cycle_reference(t, total, max_lr, pct_start=0.3, div=25.0, final_div=1e4, cos=True):
+    """OneCycleLR.get_lr (three_phase=False), transcribed in plain Python."""
+    initial = max_lr / div
+    phases = [
+        (float(pct_start * total) - 1, initial, max_lr),
+        (total - 1, max_lr, initial / final_div),
+    ]
+    start_step = 0.0
+    for i, (end_step, a, b) in enumerate(phases):
+        if t <= end_step or i == len(phases) - 1:
+            pct = (t - start_step) / (end_step - start_step)
+            if cos:
+                return b + (a - b) / 2.0 * (math.cos(math.pi * pct) + 1)
+            return (b - a) * pct + a
+        start_step = end_step
+
+
+@pytest.mark.parametrize(
+    "total, kwargs",
+    [
+        (100, {}),
+        (37, {"pct_start": 0.25, "anneal_strategy": "linear", "div_factor": 10.0}),
+        (5, {"pct_start": 0.5, "final_div_factor": 100.0}),
+        (1, {}),
+    ],
+)
+def test_one_cycle_matches_torch_one_cycle_lr(total, kwargs):
+    """Rate and momentum equal torch's OneCycleLR and its published formula, up to float32
+    (torch itself is not imported on JAX: its import alone takes seconds of CI there)."""
+    max_lr = 0.5
+    schedule = OneCycle(max_lr, total, **kwargs)
+    steps = np.arange(total)
+    cos = kwargs.get("anneal_strategy", "cos") == "cos"
+    args = {k: v for k, v in kwargs.items() if k != "anneal_strategy"}
+    args = {
+        {"div_factor": "div", "final_div_factor": "final_div"}.get(k, k): v for k, v in args.items()
+    }
+    formula = [one_cycle_reference(t, total, max_lr, cos=cos, **args) for t in steps]
+    close(evaluate(schedule, steps), formula, max_lr)
+    if keras.backend.backend() != "jax":
+        rates, momenta = torch_one_cycle(total, max_lr=max_lr, **kwargs)
+        np.testing.assert_allclose(rates, formula, rtol=1e-12)
+        close(evaluate(schedule, steps), rates, max_lr)
+        np.testing.assert_allclose(schedule.momentum(steps), momenta, rtol=0, atol=4 * F32)
+    # past the end: the final rate, held
+    final = max_lr / kwargs.get("div_factor", 25.0) / kwargs.get("final_div_factor", 1e4)
+    assert at(schedule, total + 5) == pytest.approx(final, rel=1e-3)
+
+
+def test_one_cycle_boundaries_and_arguments():
+    s = OneCycle(1.0, 100)  # rise over steps 0..29, peak at step 29
+    assert at(s, 0) == pytest.approx(1.0 / 25.0, rel=4 * F32)
+    assert at(s, 29) == pytest.approx(1.0, rel=4 * F32)
+    assert at(s, 99) == pytest.approx(1.0 / 25.0 / 1e4, rel=1e-3)
+    np.testing.assert_allclose(s.momentum([0, 29, 99]), [0.95, 0.85, 0.95], atol=4 * F32)
+    with pytest.raises(ValueError, match=r"pct_start.*\[0, 1\].*1.5"):
+        OneCycle(1.0, 100, pct_start=1.5)
+    with pytest.raises(ValueError, match="anneal_strategy.*'cosine'"):
+        OneCycle(1.0, 100, anneal_strategy="cosine")
+    with pytest.raises(TypeError, match="total_steps"):
+        OneCycle(1.0, None)
+    with pytest.raises(ValueError, match="max_momentum"):
+        s.momentum([0], max_momentum=1.5)

@@ -293,6 +293,19 @@ def test_bad_constructor_arguments(kwargs, error, text):
     assert text in str(info.value), str(info.value)
 
 
+def test_one_cycle_is_selectable_but_not_in_the_default_space():
+    hp = kt.HyperParameters()
+    lt.declare_schedule(hp)
+    assert "one_cycle" not in hp.space[0].values
+    hp = kt.HyperParameters()
+    lt.declare_schedule(hp, schedules=["one_cycle", "constant"])
+    hp.values["lr_tb/schedule"] = "one_cycle"
+    made = lt.scheduler_from_hp(hp, epochs=4, steps_per_epoch=10)
+    assert isinstance(made, lr_tb.OneCycleScheduler)
+    assert (made.max_lr, made.total_steps, made.pct_start) == (1e-3, 40, 0.3)
+    assert made.cycle_momentum is False
+
+
 def test_scheduler_from_hp_for_each_schedule():
     made = {}
     for name in lt.SCHEDULES:

@@ -154,6 +154,10 @@ class RunLog:
         self._owner: _Owner | None = None
         self.steps: list[int] = []
         self.rates: list[float] = []
+        # other per-step series written beside the rate (`momentum`, ...), by tag
+        self.extra: dict[str, list[float]] = {}
+        # when another callback writes the rate to the same run: the only tags written here
+        self.only_tags: set[str] | None = None
         self._writer: EventWriter | None = None
         self._last_wall_time = time.time()
         self._next_step: int | None = None
@@ -192,20 +196,35 @@ class RunLog:
     def start_at(self, step: int) -> None:
         self._next_step = step
 
-    def add(self, steps: np.ndarray, rates: np.ndarray, keep: np.ndarray | None = None) -> None:
-        """Keep and write these (consecutive, ascending) steps; `keep` thins the points."""
+    def add(
+        self,
+        steps: np.ndarray,
+        rates: np.ndarray,
+        keep: np.ndarray | None = None,
+        extra: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        """Keep and write these (consecutive, ascending) steps; `keep` thins the points;
+        `extra`: other series of the same steps, by tag, written beside the rate."""
         if steps.size == 0:
             return
         self._next_step = int(steps[-1]) + 1
+        extra = dict(extra or {})
         if keep is not None:
             steps, rates = steps[keep], rates[keep]
+            extra = {tag: values[keep] for tag, values in extra.items()}
         self.steps.extend(steps.tolist())
         self.rates.extend(rates.astype(np.float32).tolist())
+        for tag, values in extra.items():
+            self.extra.setdefault(tag, []).extend(values.astype(np.float32).tolist())
         if self._writer is not None and steps.size:
             now = time.time()
             # Steps ran evenly between the last flush point and now, as far as we know.
             walls = np.linspace(self._last_wall_time, now, steps.size + 1)[1:]
-            self._writer.write(TAG, steps, rates, walls)
+            if self.only_tags is None:
+                self._writer.write(TAG, steps, rates, walls)
+            for tag, values in extra.items():
+                if self.only_tags is None or tag in self.only_tags:
+                    self._writer.write(tag, steps, values, walls)
             self._last_wall_time = now
 
     def flush(self) -> None:
@@ -238,7 +257,7 @@ class RunLog:
         """Write the steps between this run's last flushed step and `start`: steps a crashed
         fit of the same curve ran but never flushed (the rate is `rates_of(steps)`). A run
         whose last fit ended normally has no such steps: nothing is written."""
-        if self._writer is None:
+        if self._writer is None or self.only_tags is not None:
             return
         try:
             progress = json.loads(_fs.read_text(self._progress_path()))

@@ -18,6 +18,14 @@ Hyperband rebuilds the optimizer of a continued trial) is placed at
 
 Subclasses that set the rate say so (`_changes_rate`), and may fill gaps from a pure
 function of the step (`_rates_at`).
+
+**Momentum and weight decay** (`log_momentum`, `log_weight_decay`): the optimizer's momentum
+(`momentum` of SGD, `beta_1` of Adam, AdamW, Adamax, Nadam) is recorded in the train step by
+the optimizer's momentum slot (`lr_tb._keras_private.MomentumSlot`), like the rate, and
+written beside it, tag `momentum` or `beta_1`. The effective weight decay of a step is
+`weight_decay * learning_rate` (float32), tag `effective_weight_decay`: Keras 3 applies every
+optimizer's `weight_decay` decoupled, `w -= w * weight_decay * learning_rate` with the rate the
+step applied (0.0 for an optimizer without `weight_decay`).
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from lr_tb import _keras_private as P
 from lr_tb import _validation as v
 from lr_tb.callbacks._run_log import PROGRESS_FILE, TAG, RunLog
 
-__all__ = ["PROGRESS_FILE", "TAG", "LearningRateCallback"]
+__all__ = ["PROGRESS_FILE", "TAG", "WEIGHT_DECAY_TAG", "LearningRateCallback"]
 
 # Callbacks in the middle of a fit: finished at interpreter exit if nothing else did.
 _ACTIVE: weakref.WeakSet = weakref.WeakSet()
@@ -53,7 +61,10 @@ def _finish_active() -> None:
 
 
 # Attributes that belong to one `fit` (a model, open files): not copied by `copy.deepcopy`.
-_RUNTIME_ATTRS = frozenset({"_model", "params", "_optimizer", "_log", "_slot", "_hook"})
+_RUNTIME_ATTRS = frozenset(
+    {"_model", "params", "_optimizer", "_log", "_slot", "_hook", "_momentum_slot"}
+)
+WEIGHT_DECAY_TAG = "effective_weight_decay"
 
 # Keras' own callbacks that set the optimizer's rate.
 _KERAS_RATE_CALLBACKS = (
@@ -69,20 +80,38 @@ class LearningRateCallback(keras.callbacks.Callback):
         learning_rates: the rate every optimizer update of the last `fit` used, in step order
             (Python floats of the float32 values the optimizer applied).
         steps: the step (x in TensorBoard) of each entry of `learning_rates`.
+        momentums: with `log_momentum`, the momentum (SGD) or `beta_1` (Adam family) every
+            update of the last `fit` used, beside `learning_rates`.
+        weight_decays: with `log_weight_decay`, each update's effective weight decay,
+            `weight_decay * learning_rate` (float32).
     """
 
     # Whether this callback sets the optimizer's rate (one such callback per optimizer).
     _changes_rate = False
 
     def __init__(
-        self, log_dir: str | None = None, verbose: int = 0, flush_secs: float | None = 30.0
+        self,
+        log_dir: str | None = None,
+        verbose: int = 0,
+        flush_secs: float | None = 30.0,
+        *,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
     ) -> None:
         super().__init__()
         self.log_dir = v.check_log_dir(log_dir)
         self.verbose = v.check_verbose(verbose)
         self.flush_secs = None if flush_secs is None else v.check_positive("flush_secs", flush_secs)
+        for name, value in (("log_momentum", log_momentum), ("log_weight_decay", log_weight_decay)):
+            if not isinstance(value, bool):
+                raise TypeError(f"Argument `{name}` must be a bool. Received: {name}={value!r}")
+        self.log_momentum = log_momentum
+        self.log_weight_decay = log_weight_decay
         self.learning_rates: list[float] = []
         self.steps: list[int] = []
+        self.momentums: list[float] = []
+        self.weight_decays: list[float] = []
+        self._momentum_slot: Any = None
         self._optimizer: Any = None
         self._log: RunLog | None = None
         self._slot: Any = None
@@ -106,6 +135,14 @@ class LearningRateCallback(keras.callbacks.Callback):
 
     def _keep_step(self, steps: np.ndarray) -> np.ndarray | None:
         """Which of these steps to log (None: all)."""
+        return None
+
+    def _cycles_momentum(self) -> bool:
+        """Whether this callback sets the optimizer's momentum per step (a one-cycle)."""
+        return False
+
+    def _momentum_at(self, steps: np.ndarray) -> np.ndarray | None:
+        """The momentum of these steps as a pure function of the step, or None."""
         return None
 
     @property
@@ -135,11 +172,21 @@ class LearningRateCallback(keras.callbacks.Callback):
         self._check_company(siblings)
         self.learning_rates = []
         self.steps = []
+        self.momentums = []
+        self.weight_decays = []
         self._steps_per_epoch = self._updates_per_epoch()
         self._epochs = (self.params or {}).get("epochs")
         self._steps_per_call = int(getattr(self._model, "steps_per_execution", 1) or 1)
+        needs_momentum = self.log_momentum or self._cycles_momentum()
+        if needs_momentum:  # refused before anything is written
+            P.check_momentum_optimizer(self._optimizer, type(self).__name__)
         self._begin()
         self._slot = P.ensure_slot(self._model, self._optimizer)
+        self._momentum_slot = None
+        if needs_momentum:
+            self._momentum_slot = P.ensure_momentum(
+                self._model, self._optimizer, type(self).__name__
+            )
         if self._steps_per_call > self._slot.size // 2:
             raise ValueError(
                 f"{type(self).__name__} supports steps_per_execution <= {self._slot.size // 2}."
@@ -259,13 +306,19 @@ class LearningRateCallback(keras.callbacks.Callback):
         if not self._active or self._raw_start is None:
             return
         slot = self._slot
-        iterations, record = P.read_iterations_and_record(self._model, self._optimizer, slot)
+        log_momentum = self.log_momentum and self._momentum_slot is not None
+        iterations, record, momentum_record = P.read_records(
+            self._model, self._optimizer, slot, log_momentum
+        )
         end = iterations + self._offset
         begin = self._log.next_step
         if end <= begin:
             return
         steps = np.arange(begin, end, dtype=np.int64)
         rates = record[(steps - self._offset) % slot.size].astype(np.float32)
+        momenta = None
+        if log_momentum:
+            momenta = momentum_record[(steps - self._offset) % slot.size].astype(np.float32)
         lost = steps.size - slot.size
         if lost > 0:  # more steps than the record holds: never happens with the flush rule
             exact = self._rates_at(steps[:lost])
@@ -277,17 +330,46 @@ class LearningRateCallback(keras.callbacks.Callback):
                     stacklevel=2,
                 )
                 steps, rates = steps[lost:], rates[lost:]
+                momenta = None if momenta is None else momenta[lost:]
             else:
                 rates[:lost] = exact
+                if momenta is not None:
+                    exact_momenta = self._momentum_at(steps[:lost])
+                    own = np.float32(getattr(self._optimizer, self._momentum_slot.attr))
+                    momenta[:lost] = own if exact_momenta is None else exact_momenta
+        extra = {}
+        if momenta is not None:
+            extra[self._momentum_slot.attr] = momenta
+        if self.log_weight_decay:
+            decay = np.float32(P.weight_decay_of(self._optimizer))
+            extra[WEIGHT_DECAY_TAG] = (decay * rates).astype(np.float32)
         self._last_rate = float(rates[-1])
         if self._log.run_dir is not None and self._log._writer is None:
             other = self._sharing_run_with()
             if other is not None and self._defers_to(other):
-                self._log.run_dir = None  # the other callback writes the same curve
+                missing = self._extra_tags() - other._extra_tags()
+                if missing:  # the other writes the rate; this one writes what it lacks
+                    self._log.only_tags = missing
+                    self._log.open()
+                else:
+                    self._log.run_dir = None  # the other callback writes the same curves
             else:
                 self._log.open()
-        self._log.add(steps, rates, self._keep_step(steps))
+        self._log.add(steps, rates, self._keep_step(steps), extra)
         self.steps, self.learning_rates = self._log.steps, self._log.rates
+        if momenta is not None:
+            self.momentums = self._log.extra[self._momentum_slot.attr]
+        if self.log_weight_decay:
+            self.weight_decays = self._log.extra[WEIGHT_DECAY_TAG]
+
+    def _extra_tags(self) -> set[str]:
+        """The tags this callback writes beside `learning_rate` in this fit."""
+        tags = set()
+        if self.log_momentum and self._momentum_slot is not None:
+            tags.add(self._momentum_slot.attr)
+        if self.log_weight_decay:
+            tags.add(WEIGHT_DECAY_TAG)
+        return tags
 
     def _defers_to(self, other: LearningRateCallback) -> bool:
         """Two lr_tb callbacks of one fit write the same run: only one of them writes."""

@@ -27,7 +27,8 @@ class LearningRateLogger(LearningRateCallback):
         every_n_steps: log the steps that are multiples of this, >= 1 (the epoch logs and
             `History` still get each epoch's last applied rate).
         verbose: 0 silent; 1 prints the rates of each epoch where they change.
-        flush_secs: as for `lr_tb.ScheduleCallback`.
+        flush_secs, log_momentum, log_weight_decay: as for `lr_tb.ScheduleCallback` (the
+            momentum and the effective weight decay are thinned like the rate).
 
     Raises:
         TypeError / ValueError: an argument breaks its rule (the message names it).
@@ -44,10 +45,19 @@ class LearningRateLogger(LearningRateCallback):
         every_n_steps: int = 1,
         verbose: int = 0,
         flush_secs: float | None = 30.0,
+        *,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
     ) -> None:
         if log_dir is None:
             raise TypeError("Argument `log_dir` must be a string path. Received: log_dir=None")
-        super().__init__(log_dir=log_dir, verbose=verbose, flush_secs=flush_secs)
+        super().__init__(
+            log_dir=log_dir,
+            verbose=verbose,
+            flush_secs=flush_secs,
+            log_momentum=log_momentum,
+            log_weight_decay=log_weight_decay,
+        )
         self.every_n_steps = v.check_int("every_n_steps", every_n_steps, 1)
 
     def _keep_step(self, steps: np.ndarray) -> np.ndarray | None:

@@ -104,6 +104,7 @@ class ReduceLROnPlateau(ScheduleCallback):
         schedule: a `keras.optimizers.schedules.LearningRateSchedule` to scale, or None.
         threshold_mode: "abs" (Keras' `min_delta` rule) or "rel" (PyTorch's).
         warmup_epochs: epochs at the start of the run during which no plateau is counted, >= 0.
+        log_momentum, log_weight_decay: as for `lr_tb.ScheduleCallback`.
 
     Attributes:
         scale: with a schedule, the scale in force (after the fit: including a reduction
@@ -140,6 +141,8 @@ class ReduceLROnPlateau(ScheduleCallback):
         schedule: keras.optimizers.schedules.LearningRateSchedule | None = None,
         threshold_mode: str = "abs",
         warmup_epochs: int = 0,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
     ) -> None:
         if not isinstance(monitor, str) or not monitor:
             raise TypeError(
@@ -178,7 +181,14 @@ class ReduceLROnPlateau(ScheduleCallback):
             )
         self.threshold_mode = threshold_mode
         self.warmup_epochs = v.check_int("warmup_epochs", warmup_epochs, 0)
-        super().__init__(schedule, log_dir=log_dir, verbose=verbose, flush_secs=flush_secs)
+        super().__init__(
+            schedule,
+            log_dir=log_dir,
+            verbose=verbose,
+            flush_secs=flush_secs,
+            log_momentum=log_momentum,
+            log_weight_decay=log_weight_decay,
+        )
         self._minimize = self.mode != "max"
         self.scale = 1.0
         self._reset()

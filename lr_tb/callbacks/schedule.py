@@ -36,6 +36,11 @@ class ScheduleCallback(LearningRateCallback):
         flush_secs: also write and flush inside an epoch at most this many seconds apart
             (None: only at epoch end and every 2,048 steps). A killed process loses at most
             this much.
+        log_momentum: also write the momentum (SGD, tag `momentum`) or `beta_1` (Adam,
+            AdamW, Adamax, Nadam, tag `beta_1`) each update applied, recorded in the step.
+            Other optimizers are refused at train begin (TypeError).
+        log_weight_decay: also write each update's effective weight decay,
+            `weight_decay * learning_rate`, tag `effective_weight_decay`.
 
     Raises:
         TypeError: `schedule` is not a `LearningRateSchedule`, or another argument has the
@@ -57,6 +62,9 @@ class ScheduleCallback(LearningRateCallback):
         log_dir: str | None = None,
         verbose: int = 0,
         flush_secs: float | None = 30.0,
+        *,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
     ) -> None:
         if type(self) is ScheduleCallback and not isinstance(
             schedule, keras.optimizers.schedules.LearningRateSchedule
@@ -65,7 +73,13 @@ class ScheduleCallback(LearningRateCallback):
                 "Argument `schedule` must be a keras.optimizers.schedules.LearningRateSchedule. "
                 f"Received: schedule={schedule!r}"
             )
-        super().__init__(log_dir=log_dir, verbose=verbose, flush_secs=flush_secs)
+        super().__init__(
+            log_dir=log_dir,
+            verbose=verbose,
+            flush_secs=flush_secs,
+            log_momentum=log_momentum,
+            log_weight_decay=log_weight_decay,
+        )
         self.schedule = schedule
 
     # -- what the fit-length schedulers override ------------------------------------------
@@ -108,12 +122,17 @@ class ScheduleCallback(LearningRateCallback):
         self._fill_table(start)
         self._slot.owner = self
         P.assign(self._model, self._slot.mode, 1)
+        if self._cycles_momentum():
+            P.assign(self._model, self._momentum_slot.mode, 1)
         self._expected_rate = self._read_rate_variable()
 
     def _fill_table(self, start: int) -> None:
         steps = start + np.arange(self._slot.size, dtype=np.int64)
         values = self._rates_at(steps).astype(np.float32)
         P.assign(self._model, self._slot.table, values)
+        if self._cycles_momentum():
+            momenta = self._momentum_at(steps).astype(np.float32)
+            P.assign(self._model, self._momentum_slot.table, momenta)
         P.assign(self._model, self._slot.base, start - self._offset)
         self._table_start = start
 
@@ -173,5 +192,7 @@ class ScheduleCallback(LearningRateCallback):
             return
         slot.owner = None
         P.assign(self._model, slot.mode, 0)
+        if self._momentum_slot is not None:  # the optimizer's own momentum again
+            P.assign(self._model, self._momentum_slot.mode, 0)
         if self._last_logged_rate is not None:
             P.assign(self._model, P.held_rate(self._optimizer), self._last_logged_rate)

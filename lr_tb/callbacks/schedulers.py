@@ -24,6 +24,7 @@ from lr_tb.schedules.constant_with_warmup import (
 from lr_tb.schedules.cosine_restarts import CosineRestarts, check_cosine_restarts_args
 from lr_tb.schedules.exponential import ExponentialDecay, check_exponential_args
 from lr_tb.schedules.inverse_sqrt import InverseSqrtDecay, check_inverse_sqrt_args
+from lr_tb.schedules.one_cycle import OneCycle, check_momentum_range, check_one_cycle_args
 from lr_tb.schedules.polynomial import WarmupPolynomialDecay, check_polynomial_args
 from lr_tb.schedules.warmup_cosine import WarmupCosineDecay, check_warmup_cosine_args
 from lr_tb.schedules.wsd import WarmupStableDecay, check_wsd_args
@@ -55,11 +56,20 @@ class _FitLengthScheduler(ScheduleCallback):
         log_dir: str | None,
         verbose: int,
         flush_secs: float | None,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
     ) -> None:
         self._schedule_keys = tuple(schedule_args)
         for key, value in schedule_args.items():
             setattr(self, key, value)
-        super().__init__(schedule=None, log_dir=log_dir, verbose=verbose, flush_secs=flush_secs)
+        super().__init__(
+            schedule=None,
+            log_dir=log_dir,
+            verbose=verbose,
+            flush_secs=flush_secs,
+            log_momentum=log_momentum,
+            log_weight_decay=log_weight_decay,
+        )
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
         """The arguments this fit decides, and a note on where they came from."""
@@ -129,7 +139,8 @@ class ExponentialDecayScheduler(_FitLengthScheduler):
         decay_rate: the factor per epoch, in (0, 1].
         steps_per_epoch: steps between two decays (None: the fit's steps per epoch).
         min_learning_rate: the floor, in [0, learning_rate_base].
-        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+            `lr_tb.ScheduleCallback`.
 
     Raises:
         TypeError / ValueError: an argument breaks its rule (the message names it).
@@ -151,6 +162,9 @@ class ExponentialDecayScheduler(_FitLengthScheduler):
         log_dir: str | None = None,
         verbose: int = 0,
         flush_secs: float | None = 30.0,
+        *,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
     ) -> None:
         super().__init__(
             check_exponential_args(
@@ -159,6 +173,8 @@ class ExponentialDecayScheduler(_FitLengthScheduler):
             log_dir,
             verbose,
             flush_secs,
+            log_momentum,
+            log_weight_decay,
         )
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
@@ -180,7 +196,8 @@ class WarmupCosineDecayScheduler(_FitLengthScheduler):
         min_learning_rate: the floor, in [0, learning_rate_base].
         warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
         hold_epochs: the hold in epochs, instead of `hold_steps`.
-        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+            `lr_tb.ScheduleCallback`.
 
     Raises:
         TypeError / ValueError: an argument breaks its rule (the message names it); at
@@ -210,6 +227,8 @@ class WarmupCosineDecayScheduler(_FitLengthScheduler):
         log_dir: str | None = None,
         verbose: int = 0,
         flush_secs: float | None = 30.0,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
     ) -> None:
         _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
         _steps_or_epochs("hold_steps", hold_steps, "hold_epochs", hold_epochs)
@@ -227,6 +246,8 @@ class WarmupCosineDecayScheduler(_FitLengthScheduler):
             log_dir,
             verbose,
             flush_secs,
+            log_momentum,
+            log_weight_decay,
         )
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
@@ -254,7 +275,8 @@ class CosineRestartsScheduler(_FitLengthScheduler):
         hold_fraction: each cycle's hold as a fraction of its length.
         min_learning_rate: the floor.
         first_cycle_epochs: SGDR's first cycle length in epochs, instead of steps.
-        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+            `lr_tb.ScheduleCallback`.
 
     Raises:
         TypeError / ValueError: an argument breaks its rule (the message names it); at
@@ -285,6 +307,8 @@ class CosineRestartsScheduler(_FitLengthScheduler):
         log_dir: str | None = None,
         verbose: int = 0,
         flush_secs: float | None = 30.0,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
     ) -> None:
         _steps_or_epochs(
             "first_cycle_steps", first_cycle_steps, "first_cycle_epochs", first_cycle_epochs
@@ -317,7 +341,7 @@ class CosineRestartsScheduler(_FitLengthScheduler):
         )
         args["first_cycle_steps"] = first_cycle_steps if first_cycle_epochs is None else None
         self.first_cycle_epochs = first_cycle_epochs
-        super().__init__(args, log_dir, verbose, flush_secs)
+        super().__init__(args, log_dir, verbose, flush_secs, log_momentum, log_weight_decay)
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
         total, note = self._total_steps(self.total_steps)
@@ -325,6 +349,93 @@ class CosineRestartsScheduler(_FitLengthScheduler):
         if self.first_cycle_epochs is not None:
             first = max(1, self._epochs_to_steps(self.first_cycle_epochs, 0, "first_cycle_steps"))
         return {"total_steps": total, "first_cycle_steps": first}, note
+
+
+class OneCycleScheduler(_FitLengthScheduler):
+    """The one-cycle policy (PyTorch's `OneCycleLR`, fastai's `fit_one_cycle`) as a callback,
+    with the optimizer's momentum cycling in opposition, both applied in the train step.
+
+    Applies `lr_tb.schedules.OneCycle` (see it for the formula). With `cycle_momentum`, the
+    momentum of `keras.optimizers.SGD` (`momentum`) or the `beta_1` of Adam, AdamW, Adamax and
+    Nadam goes from `max_momentum` down to `base_momentum` while the rate rises, and back up
+    while it falls (`OneCycle.momentum`, PyTorch's formula), read from a table by the compiled
+    step like the rate; after the fit the optimizer uses its own momentum again (its attribute
+    is never changed). SGD must be built with `momentum > 0` (Keras builds no velocity
+    otherwise); another optimizer raises a TypeError at train begin. With `log_momentum`, the
+    momentum each update applied is written beside the rate.
+
+    Args:
+        max_lr: the peak rate, > 0.
+        total_steps: the cycle's length (None: `epochs * steps_per_epoch` of the fit).
+        pct_start, div_factor, final_div_factor, anneal_strategy: as for `OneCycle`.
+        cycle_momentum: cycle the momentum / `beta_1` in opposition to the rate.
+        base_momentum: the momentum at the peak rate, in [0, 1].
+        max_momentum: the momentum at the start and the end of the cycle, in [0, 1].
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+            `lr_tb.ScheduleCallback`.
+
+    Raises:
+        TypeError / ValueError: an argument breaks its rule (the message names it); at train
+        begin, with `cycle_momentum`, an optimizer without a momentum lr_tb can cycle.
+
+    Example:
+        >>> model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="mse")
+        >>> callback = lr_tb.OneCycleScheduler(max_lr=0.1, log_dir="runs/1cycle",
+        ...                                    log_momentum=True)
+        >>> model.fit(x, y, epochs=5, callbacks=[callback])
+    """
+
+    schedule_class = OneCycle
+
+    def __init__(
+        self,
+        max_lr: float,
+        total_steps: int | None = None,
+        pct_start: float = 0.3,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float = 0.85,
+        max_momentum: float = 0.95,
+        *,
+        log_dir: str | None = None,
+        verbose: int = 0,
+        flush_secs: float | None = 30.0,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
+    ) -> None:
+        if not isinstance(cycle_momentum, bool):
+            raise TypeError(
+                f"Argument `cycle_momentum` must be a bool. Received: cycle_momentum="
+                f"{cycle_momentum!r}"
+            )
+        self.cycle_momentum = cycle_momentum
+        self.base_momentum, self.max_momentum = check_momentum_range(base_momentum, max_momentum)
+        super().__init__(
+            check_one_cycle_args(
+                max_lr, total_steps, pct_start, div_factor, final_div_factor, anneal_strategy
+            ),
+            log_dir,
+            verbose,
+            flush_secs,
+            log_momentum,
+            log_weight_decay,
+        )
+
+    def _fit_args(self) -> tuple[dict[str, Any], str]:
+        total, note = self._total_steps(self.total_steps)
+        return {"total_steps": total}, note
+
+    def _cycles_momentum(self) -> bool:
+        return self.cycle_momentum
+
+    def _momentum_at(self, steps: Any) -> Any:
+        if not self.cycle_momentum:
+            return None
+        return self.schedule.momentum(
+            steps - self._origin_step, self.base_momentum, self.max_momentum
+        )
 
 
 class WarmupStableDecayScheduler(_FitLengthScheduler):
@@ -346,7 +457,8 @@ class WarmupStableDecayScheduler(_FitLengthScheduler):
         num_cycles: cosine waves of the "cosine" decay, > 0.
         warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
         decay_epochs: the decay in epochs, instead of `decay_steps`.
-        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+            `lr_tb.ScheduleCallback`.
 
     Raises:
         TypeError / ValueError: an argument breaks its rule (the message names it); at
@@ -377,6 +489,8 @@ class WarmupStableDecayScheduler(_FitLengthScheduler):
         log_dir: str | None = None,
         verbose: int = 0,
         flush_secs: float | None = 30.0,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
     ) -> None:
         _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
         if (decay_steps is None) == (decay_epochs is None):
@@ -403,6 +517,8 @@ class WarmupStableDecayScheduler(_FitLengthScheduler):
             log_dir,
             verbose,
             flush_secs,
+            log_momentum,
+            log_weight_decay,
         )
 
     def _length_inferred(self) -> bool:
@@ -430,7 +546,8 @@ class WarmupPolynomialDecayScheduler(_FitLengthScheduler):
         end_learning_rate: the final rate, in [0, learning_rate_base).
         power: the polynomial's power, > 0.
         warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
-        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+            `lr_tb.ScheduleCallback`.
 
     Raises:
         TypeError / ValueError: an argument breaks its rule (the message names it); at
@@ -455,6 +572,8 @@ class WarmupPolynomialDecayScheduler(_FitLengthScheduler):
         log_dir: str | None = None,
         verbose: int = 0,
         flush_secs: float | None = 30.0,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
     ) -> None:
         _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
         self.warmup_epochs = warmup_epochs
@@ -465,6 +584,8 @@ class WarmupPolynomialDecayScheduler(_FitLengthScheduler):
             log_dir,
             verbose,
             flush_secs,
+            log_momentum,
+            log_weight_decay,
         )
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
@@ -485,7 +606,8 @@ class InverseSqrtDecayScheduler(_FitLengthScheduler):
         warmup_steps: steps of linear warmup from 0, >= 0 (or `warmup_epochs`).
         timescale: the decay's time scale in steps (None: the warmup's length, or 10,000).
         warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
-        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+            `lr_tb.ScheduleCallback`.
 
     Raises:
         TypeError / ValueError: an argument breaks its rule (the message names it).
@@ -507,6 +629,8 @@ class InverseSqrtDecayScheduler(_FitLengthScheduler):
         log_dir: str | None = None,
         verbose: int = 0,
         flush_secs: float | None = 30.0,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
     ) -> None:
         _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
         self.warmup_epochs = warmup_epochs
@@ -515,6 +639,8 @@ class InverseSqrtDecayScheduler(_FitLengthScheduler):
             log_dir,
             verbose,
             flush_secs,
+            log_momentum,
+            log_weight_decay,
         )
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
@@ -533,7 +659,8 @@ class ConstantWithWarmupScheduler(_FitLengthScheduler):
         learning_rate_base: the rate after the warmup, > 0.
         warmup_steps: steps of linear warmup, >= 0 (or `warmup_epochs`).
         warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
-        log_dir, verbose, flush_secs: as for `lr_tb.ScheduleCallback`.
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+            `lr_tb.ScheduleCallback`.
 
     Raises:
         TypeError / ValueError: an argument breaks its rule (the message names it).
@@ -553,6 +680,8 @@ class ConstantWithWarmupScheduler(_FitLengthScheduler):
         log_dir: str | None = None,
         verbose: int = 0,
         flush_secs: float | None = 30.0,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
     ) -> None:
         _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
         self.warmup_epochs = warmup_epochs
@@ -561,6 +690,8 @@ class ConstantWithWarmupScheduler(_FitLengthScheduler):
             log_dir,
             verbose,
             flush_secs,
+            log_momentum,
+            log_weight_decay,
         )
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:

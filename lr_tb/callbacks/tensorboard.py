@@ -29,10 +29,12 @@ class TensorBoard(keras.callbacks.TensorBoard):
 
     Args:
         log_dir, *args, **kwargs: as for `keras.callbacks.TensorBoard`.
+        log_momentum, log_weight_decay: as for `lr_tb.LearningRateLogger` (keyword only).
 
     Attributes:
         learning_rates, steps: the last fit's logged rates and their steps, as for
             `lr_tb.LearningRateLogger` (empty before the first fit).
+        momentums, weight_decays: with `log_momentum` / `log_weight_decay`, likewise.
 
     Raises:
         TypeError: `log_dir` is not a string path.
@@ -42,7 +44,19 @@ class TensorBoard(keras.callbacks.TensorBoard):
         >>> tuner.search(x, y, epochs=3, callbacks=[lr_tb.TensorBoard("runs/search")])
     """
 
-    def __init__(self, log_dir: str | os.PathLike = "logs", *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        log_dir: str | os.PathLike = "logs",
+        *args: Any,
+        log_momentum: bool = False,
+        log_weight_decay: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        for name, value in (("log_momentum", log_momentum), ("log_weight_decay", log_weight_decay)):
+            if not isinstance(value, bool):
+                raise TypeError(f"Argument `{name}` must be a bool. Received: {name}={value!r}")
+        self.log_momentum = log_momentum
+        self.log_weight_decay = log_weight_decay
         if isinstance(log_dir, bool) or not isinstance(log_dir, (str, os.PathLike)):
             raise TypeError(
                 f"Argument `log_dir` must be a string path. Received: log_dir={log_dir!r}"
@@ -60,6 +74,14 @@ class TensorBoard(keras.callbacks.TensorBoard):
     def steps(self) -> list[int]:
         return [] if self._rate_logger is None else self._rate_logger.steps
 
+    @property
+    def momentums(self) -> list[float]:
+        return [] if self._rate_logger is None else self._rate_logger.momentums
+
+    @property
+    def weight_decays(self) -> list[float]:
+        return [] if self._rate_logger is None else self._rate_logger.weight_decays
+
     def set_model(self, model: keras.Model) -> None:
         # Keras' TensorBoard fixes its run directories here: take the trial's run first.
         moved = _trial.trial_log_dir(self)
@@ -76,7 +98,9 @@ class TensorBoard(keras.callbacks.TensorBoard):
         super().on_train_begin(logs)
         if self._trial_hparams is not None:
             _trial.write_hparams_start(self.log_dir, *self._trial_hparams)
-        self._rate_logger = LearningRateLogger(self.log_dir)
+        self._rate_logger = LearningRateLogger(
+            self.log_dir, log_momentum=self.log_momentum, log_weight_decay=self.log_weight_decay
+        )
         self._rate_logger.set_params(self.params)
         self._rate_logger.set_model(self.model)
         self._rate_logger.on_train_begin(logs)

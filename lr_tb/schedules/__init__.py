@@ -11,6 +11,7 @@ from lr_tb.schedules.constant_with_warmup import ConstantWithWarmup
 from lr_tb.schedules.cosine_restarts import CosineRestarts
 from lr_tb.schedules.exponential import ExponentialDecay
 from lr_tb.schedules.inverse_sqrt import InverseSqrtDecay
+from lr_tb.schedules.one_cycle import OneCycle
 from lr_tb.schedules.polynomial import WarmupPolynomialDecay
 from lr_tb.schedules.registry import get, names, schedule_class
 from lr_tb.schedules.sequence import Sequence
@@ -25,6 +26,7 @@ __all__ = [
     "ExponentialDecay",
     "InverseSqrtDecay",
     "Sequence",
+    "OneCycle",
     "StepSchedule",
     "Warmup",
     "WarmupCosineDecay",

@@ -10,6 +10,7 @@ from lr_tb.schedules.constant_with_warmup import ConstantWithWarmup
 from lr_tb.schedules.cosine_restarts import CosineRestarts
 from lr_tb.schedules.exponential import ExponentialDecay
 from lr_tb.schedules.inverse_sqrt import InverseSqrtDecay
+from lr_tb.schedules.one_cycle import OneCycle
 from lr_tb.schedules.polynomial import WarmupPolynomialDecay
 from lr_tb.schedules.warmup_cosine import WarmupCosineDecay
 from lr_tb.schedules.wsd import WarmupStableDecay
@@ -23,6 +24,7 @@ _SCHEDULES: dict[str, type[StepSchedule]] = {
     "polynomial": WarmupPolynomialDecay,
     "inverse_sqrt": InverseSqrtDecay,
     "constant_with_warmup": ConstantWithWarmup,
+    "one_cycle": OneCycle,
 }
 
 
