@@ -722,7 +722,9 @@ def sibling_callbacks(callback: Any) -> list | None:
 
 
 # -- evaluating a schedule on many steps -----------------------------------------------------
-_COND_LOCK = threading.Lock()
+# Reentrant: a schedule wrapping another (lr_tb.schedules.Warmup around a Keras schedule)
+# enters the block again from inside it; the inner exit restores the outer's `select`.
+_COND_LOCK = threading.RLock()
 
 
 @contextlib.contextmanager

@@ -269,3 +269,26 @@ def test_assigning_the_rate_during_a_schedulers_fit_is_reported():
     assert cb.learning_rates == [
         float(np.float32(0.1 * 0.5**e)) for e in range(3) for _ in range(5)
     ]
+
+
+def test_vectorized_cond_can_be_entered_again_from_inside():
+    """A schedule wrapping another (lr_tb.schedules.Warmup around a Keras schedule) enters
+    the block from inside it: no deadlock, and each exit restores what its entry found."""
+    import threading
+
+    from keras.src import ops as src_ops
+
+    original, seen = src_ops.cond, []
+
+    def nested():
+        with _keras_private.vectorized_cond():
+            outer = src_ops.cond
+            with _keras_private.vectorized_cond():
+                seen.append(src_ops.cond is not original)
+            seen.append(src_ops.cond is outer and outer is not original)
+
+    thread = threading.Thread(target=nested, daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    assert not thread.is_alive(), "vectorized_cond deadlocked when entered twice"
+    assert seen == [True, True] and src_ops.cond is original
