@@ -19,6 +19,7 @@ printed.
 
     python benchmarks/overhead.py            # every scenario
     python benchmarks/overhead.py --quick    # fewer rounds
+    python benchmarks/overhead.py --scenario later --rounds 24   # one scenario, more rounds
 """
 
 from __future__ import annotations
@@ -174,6 +175,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument(
+        "--scenario",
+        choices=["first", "later", "xla"],
+        action="append",
+        help="run only these scenarios (repeatable; default: all three)",
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     print(f"keras {keras.__version__} on {keras.backend.backend()}, tensorflow {tf.__version__}")
@@ -181,10 +188,14 @@ def main():
     x = rng.normal(size=(8000, 32)).astype("float32")
     y = rng.integers(0, 10, size=8000)
     with tempfile.TemporaryDirectory() as root:
-        run("tiny MLP", mlp, x, y, 32, 3, rounds, root, later=False)
-        run("tiny MLP", mlp, x, y, 32, 3, rounds, root, later=True)
-        xs, ys = x[:640], y[:640]  # 20 steps per epoch
-        run("24-layer MLP", deep_mlp, xs, ys, 32, 3, rounds, root, later=True, jit_compile=True)
+        chosen = args.scenario or ["first", "later", "xla"]
+        if "first" in chosen:
+            run("tiny MLP", mlp, x, y, 32, 3, rounds, root, later=False)
+        if "later" in chosen:
+            run("tiny MLP", mlp, x, y, 32, 3, rounds, root, later=True)
+        if "xla" in chosen:
+            xs, ys = x[:640], y[:640]  # 20 steps per epoch
+            run("24-layer MLP", deep_mlp, xs, ys, 32, 3, rounds, root, later=True, jit_compile=True)
 
 
 if __name__ == "__main__":
