@@ -9,6 +9,7 @@ optimizer applied), comparing step by step
 40 samples, batch 8: 5 optimizer steps per epoch, 4 epochs, steps 0..19.
 """
 
+import functools
 import math
 import os
 import warnings
@@ -874,6 +875,13 @@ def eager_values(schedule, steps):
     return f32([keras.ops.convert_to_numpy(schedule(int(s))) for s in steps])
 
 
+@functools.cache
+def keras_values(name):
+    """`eager_values` of KERAS_SCHEDULES[name] over the run, once per session (a call is a
+    traced cond on JAX, slow enough to matter in CI)."""
+    return eager_values(KERAS_SCHEDULES[name](), range(SCHEDULE_STEPS))
+
+
 def assert_schedule_run(name, model, callback, probe, log_dir):
     """Applied == learning_rates == event file, bit for bit; and the rates are the schedule."""
     assert iterations(model) == SCHEDULE_STEPS, name
@@ -883,7 +891,7 @@ def assert_schedule_run(name, model, callback, probe, log_dir):
     assert_on_disk(log_dir, range(SCHEDULE_STEPS), rates)
     # and it is the schedule: Keras' own value of each step, to a few float32 ulps (a vector
     # evaluation, or a compiled graph, may round differently)
-    expected = eager_values(KERAS_SCHEDULES[name](), range(SCHEDULE_STEPS))
+    expected = keras_values(name)
     if name == "polynomial_cycle":
         # 21 / 7 computed as 21 * (1 / 7) in a graph (or a vector op) is 3.0000002: the end of
         # cycle 3 (0.01) or the start of cycle 4 (0.0325); whichever was applied is logged
