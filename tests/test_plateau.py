@@ -458,3 +458,21 @@ def test_model_save_and_load_continue_at_the_scale(tmp_path):
         np.float32(later.learning_rates), scaled(schedule, [scale, scale], first_step=15)
     )
     assert later.scale == straight.scale == scale * 0.3
+
+
+def test_a_rate_no_plateau_left_starts_the_scale_at_1():
+    """A model trained before with another rate (a plain fit, another schedule): the held
+    rate over the schedule's is no power of `factor`, so the plateau's scale starts at 1, as
+    the formula says (it used to take that ratio: 0.37 x the schedule, silently); a held
+    rate a plateau with this schedule and factor left (0.5**2) is continued."""
+    schedule = lr_tb.schedules.Constant(0.01)
+    model = bias_model(learning_rate=0.0037)
+    x, y = zeros_data()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)  # a plain fit at 0.0037
+    fresh, model = fit_scheduled([1.0, 0.5], schedule, model=model)  # improving: no reduction
+    assert fresh.learning_rates == [float(np.float32(0.01))] * (2 * SPE)
+    assert fresh.scale == 1.0
+    model.optimizer.learning_rate.assign(0.0025)  # what a plateau at scale 0.25 leaves
+    later, _ = fit_scheduled([1.0, 0.5], schedule, model=model)
+    assert later.scale == 0.25
+    assert later.learning_rates == [float(np.float32(0.01 * 0.25))] * (2 * SPE)

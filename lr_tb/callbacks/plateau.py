@@ -72,14 +72,15 @@ class ReduceLROnPlateau(ScheduleCallback):
     Where the scale lives between fits: in the optimizer's own `learning_rate` variable,
     which lr_tb keeps at the rate of the last step (after a reduction decided at the last
     epoch's end, at that step's rate under the new scale), so `model.save` keeps it without
-    any variable of lr_tb's. A fit on an optimizer that has stepped starts at
-    `scale = held / S(last step)`, taken as the power of `factor` it equals to float32
-    precision (exact), else as that ratio, at most 1 (a held rate at the `min_lr` floor or
-    one that was not set by a plateau with this schedule and factor: the next step continues
-    at the held rate). A never-stepped optimizer starts at 1. With `backup_dir`, a resumed
-    fit takes the scale kept there instead (exact, whatever the callback order; without it,
-    a `BackupAndRestore` listed before the plateau saves the rate variable before lr_tb sets
-    it at the epoch's end, and the resumed scale is only that ratio).
+    any variable of lr_tb's. A fit on an optimizer that has stepped continues that scale
+    when `held / S(last step)` is a power of `factor` to float32 precision (exact), or, for
+    a held rate at the `min_lr` floor, at that ratio (the next step stays at the floor). Any
+    other held rate (a plain fit's, another schedule's or factor's) was not left by such a
+    plateau, and the scale starts at 1; so does a never-stepped optimizer. With
+    `backup_dir`, a resumed fit takes the scale kept there instead (exact, whatever the
+    callback order; without it, a `BackupAndRestore` listed before the plateau saves the rate
+    variable before lr_tb sets it at the epoch's end, and the resumed scale is continued only
+    when it is a power of `factor`).
 
     It is a `ScheduleCallback` (the table, the checks of the optimizer's rate variable, the
     gap fill after a crash): alone, none of that is used.
@@ -275,9 +276,12 @@ class ReduceLROnPlateau(ScheduleCallback):
         super()._start(start, first_epoch)
 
     def _scale_held(self, start: int) -> float:
-        """The scale the optimizer's rate variable holds: its rate over the schedule's rate at
-        the last step (lr_tb keeps the variable at that step's applied rate), as the power of
-        `factor` it equals to float32 precision, else as the ratio itself, at most 1."""
+        """The scale a plateau with this schedule and `factor` left in the optimizer's rate
+        variable (lr_tb keeps it at the last step's applied rate): the held rate over the
+        schedule's rate at the last step, when that is a power of `factor` to float32
+        precision; at the `min_lr` floor, that ratio (the next step continues at the floor).
+        Any other held rate (a plain fit's, another schedule's) was not left by such a
+        plateau: the scale starts at 1, as the formula says."""
         if self._raw_start == 0 or start <= 0:
             return 1.0  # never stepped: the variable is the compiled rate
         held = self._read_rate_variable()
@@ -295,7 +299,9 @@ class ReduceLROnPlateau(ScheduleCallback):
                 return power
             if power < ratio:
                 break
-        return ratio
+        if self.min_lr > 0 and held == float(np.float32(self.min_lr)):
+            return ratio
+        return 1.0
 
     def _window_moved(self) -> None:
         if self._scheduled:
