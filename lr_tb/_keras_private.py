@@ -731,7 +731,8 @@ _COND_LOCK = threading.RLock()
 def vectorized_cond() -> Iterator[None]:
     """For the length of the block, `ops.cond(pred, a, b)` selects element-wise between both
     branches (evaluated in full), so schedules written for one scalar step (Keras'
-    `CosineDecay` with warmup, `CosineDecayRestarts`) take a vector of steps."""
+    `CosineDecay` with warmup, `CosineDecayRestarts`, a user's `keras.ops.cond` on the step)
+    take a vector of steps."""
     from keras.src import ops as src_ops
     from keras.src.ops import core as src_core
 
@@ -741,11 +742,41 @@ def vectorized_cond() -> Iterator[None]:
         a, b = true_fn(), false_fn()
         return keras.tree.map_structure(lambda x, y: ops.where(pred, x, y), a, b)
 
+    # Relies on: Keras' schedules calling `keras.src.ops.cond` (or `...ops.core.cond`) through
+    # the module at call time; users' schedules written with the public `keras.ops.cond`
+    # (the same function, bound in the public module) get the select too.
+    modules = (src_ops, src_core, ops)
     with _COND_LOCK:
-        saved = (src_ops.cond, src_core.cond)
-        src_ops.cond = select
-        src_core.cond = select
+        saved = [m.cond for m in modules]
+        for module in modules:
+            module.cond = select
         try:
             yield
         finally:
-            src_ops.cond, src_core.cond = saved
+            for module, original in zip(modules, saved, strict=True):
+                module.cond = original
+
+
+# -- copying a compiled model ------------------------------------------------------------------
+def clone_uncompiled(model: Any) -> Any:
+    """`keras.models.clone_model(model)`, the clone left uncompiled.
+
+    Relies on Keras 3's `clone_model` compiling the clone from the serialized compile config
+    only when `model.compiled` is true (`_clone_sequential_model`, `_clone_functional_model`,
+    and `get_compile_config()` returning {} for a subclassed model's serialized config): that
+    round trip fails on an unregistered loss function or a lambda, which `model.fit` takes. The
+    flag is set back before this returns."""
+    compiled = model.compiled
+    model.compiled = False
+    try:
+        return keras.models.clone_model(model)
+    finally:
+        model.compiled = compiled
+
+
+def compile_arguments(model: Any) -> dict[str, Any]:
+    """The arguments `model.compile` was called with, as the Python objects given (a copy of
+    the dict). Relies on Keras 3's `Trainer.compile` keeping them in `model._compile_config`
+    (a `SerializableDict`, its `.config`); {"loss": model.loss} where that is missing."""
+    kept = getattr(getattr(model, "_compile_config", None), "config", None)
+    return dict(kept) if isinstance(kept, dict) else {"loss": getattr(model, "loss", None)}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import math
+import numbers
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -474,40 +475,74 @@ def _fresh_optimizer(optimizer: Any, learning_rate: float) -> Any:
     return type(optimizer).from_config(set_rate(optimizer.get_config()))
 
 
-def _copy_model(model: Any, optimizer: Any, learning_rate: float) -> Any:
-    """A clone of `model` with its weights, compiled like it, with a fresh optimizer."""
+def _fresh_metric(metric: Any) -> Any:
+    """A `keras.metrics.Metric` instance rebuilt from its config (its own state: the copy's
+    training must not update the user's metric); anything else (a name, a function, a lambda)
+    as given. A metric whose config does not rebuild it is used as given."""
+    if not isinstance(metric, keras.metrics.Metric):
+        return metric
     try:
-        clone = keras.models.clone_model(model)
+        return type(metric).from_config(metric.get_config())
+    except Exception:  # noqa: BLE001 - the user's own object still computes the same values
+        return metric
+
+
+def _is_keras_own_model(model: Any) -> bool:
+    """A Sequential or functional model (Keras' own classes), not a user's subclass."""
+    return type(model).__module__.split(".")[0] == "keras"
+
+
+def _copy_model(model: Any, optimizer: Any, learning_rate: float) -> Any:
+    """A clone of `model` with its weights, compiled with the same loss and metric objects
+    the user gave `model.compile` (a Metric instance rebuilt from its config), a fresh
+    optimizer, one step per train-function call.
+
+    The clone is not compiled from the serialized compile config (`keras.models.clone_model`
+    does that): an unregistered loss function or a lambda, which `model.fit` takes, does not
+    deserialize."""
+    try:
+        clone = P.clone_uncompiled(model)
         weights = model.get_weights()
         if weights and not clone.built:
             raise ValueError("the clone is not built")
         if weights:
             clone.set_weights(weights)
     except Exception as error:  # noqa: BLE001 - say what could not be done, and why
-        first_line = (str(error).strip().splitlines() or [""])[0][:200]
+        first_line = (str(error).strip().splitlines() or [""])[0][:300].rstrip(".")
+        hint = (
+            ""
+            if _is_keras_own_model(model)
+            else " A subclassed model needs a `get_config` that returns its constructor's "
+            "arguments (or a `from_config`)."
+        )
         raise TypeError(
             "find_learning_rate trains a copy of the model and could not copy this one with "
-            f"keras.models.clone_model ({type(error).__name__}: {first_line}). A subclassed "
-            "model needs a `get_config` that returns its constructor's arguments (or a "
-            f"`from_config`). Received: model={type(model).__name__}"
+            f"keras.models.clone_model: {type(error).__name__}: {first_line}.{hint} "
+            f"Received: model={type(model).__name__}"
         ) from error
-    config = model.get_compile_config() or {}
+    given = P.compile_arguments(model)
     kwargs: dict[str, Any] = {}
-    for key in ("metrics", "weighted_metrics", "loss_weights"):
-        if config.get(key) is not None:
-            try:
-                kwargs[key] = keras.saving.deserialize_keras_object(config[key])
-            except Exception:  # noqa: BLE001 - the finder needs the loss only
-                pass
+    for key in ("metrics", "weighted_metrics"):
+        if given.get(key) is not None:
+            kwargs[key] = keras.tree.map_structure(_fresh_metric, given[key])
+    if given.get("loss_weights") is not None:
+        kwargs["loss_weights"] = given["loss_weights"]
     clone.compile(
         optimizer=_fresh_optimizer(optimizer, learning_rate),
-        loss=model.loss,
+        loss=given.get("loss", model.loss),
         run_eagerly=model.run_eagerly,
         jit_compile=model.jit_compile,
         steps_per_execution=1,  # the loss of every step
         **kwargs,
     )
     return clone
+
+
+def _yields_batches(x: Any) -> bool:
+    """Whether `fit` takes `x` as a source of batches (a `tf.data.Dataset`, a `PyDataset`, a
+    generator, a torch `DataLoader`, ...) rather than arrays to batch and shuffle itself: it
+    has no `shape` and is not a list, tuple or dict (of arrays) or a number."""
+    return not isinstance(x, (list, tuple, dict, numbers.Number)) and not hasattr(x, "shape")
 
 
 def _check_early_stop_factor(value: Any) -> float | None:
@@ -551,12 +586,15 @@ def find_learning_rate(
     """The learning-rate range test: train a copy of `model` while the rate sweeps a range.
 
     A copy of the compiled model (`keras.models.clone_model`, its weights, an optimizer of
-    the same class rebuilt from the model's optimizer's config with fresh state, the same loss
-    and metrics, one step per train-function call) is trained on `x`/`y` for up to
+    the same class rebuilt from the model's optimizer's config with fresh state, compiled with
+    the loss and metric objects given to `model.compile` (an unregistered function or a lambda
+    works; a `Metric` instance is rebuilt from its config), one step per train-function call)
+    is trained on `x`/`y` for up to
     `num_steps` steps while the rate grows from `min_lr` to `max_lr` (`RangeSweep`; step `t`
     of `exponential`: `min_lr * (max_lr / min_lr) ** (t / (num_steps - 1))`, of `linear`:
     `min_lr + (max_lr - min_lr) * t / (num_steps - 1)`), applied inside the train step by
-    `lr_tb.ScheduleCallback`. The data is cycled (epoch after epoch) if it runs out.
+    `lr_tb.ScheduleCallback`. The data is cycled (epoch after epoch) if it runs out; arrays
+    are shuffled as `fit` does, a dataset, `PyDataset` or generator is read as it comes.
 
     The loss recorded for each step is that batch's loss (the metrics are reset before every
     step, so Keras' logged `loss` is not a running mean), computed before the step's update,
@@ -620,6 +658,8 @@ def find_learning_rate(
     scheduler = ScheduleCallback(sweep, log_dir=log_dir)
     recorder = _LossRecorder(sweep.num_steps, factor)
     fit_kwargs: dict[str, Any] = {} if batch_size is None else {"batch_size": batch_size}
+    if _yields_batches(x):  # Keras would warn that fit's default shuffle=True is ignored
+        fit_kwargs["shuffle"] = False
     clone.fit(
         x,
         y,

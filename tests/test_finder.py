@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import types
+import warnings
 
 import keras
 import numpy as np
@@ -199,8 +200,13 @@ def test_uncompiled_model_is_refused():
 
     model = Subclassed()
     model.compile("sgd", "mse")
-    with pytest.raises(TypeError, match="could not copy this one with keras.models.clone_m"):
+    with pytest.raises(
+        TypeError, match="could not copy this one with keras.models.clone_m"
+    ) as info:
         lr_tb.find_learning_rate(model, *zeros_data(8))
+    cause = info.value.__cause__  # the real cause is named, and the subclass's remedy
+    assert f"{type(cause).__name__}: {str(cause).splitlines()[0][:60]}" in str(info.value)
+    assert "needs a `get_config`" in str(info.value)
 
 
 class _StubModel:
@@ -346,10 +352,18 @@ def test_users_model_and_every_optimizer_variable_are_bit_identical(tmp_path):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(32, 4)).astype("float32")
     y = x @ rng.normal(size=(4, 1)).astype("float32")
-    model = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)]
+
+    def local_mse(y_true, y_pred):  # not registered: the copy is compiled with this object
+        return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Dense(1)(keras.layers.Dense(8, activation="relu")(inputs))
+    model = keras.Model(inputs, outputs)  # functional
+    model.compile(
+        keras.optimizers.Adam(1e-2),
+        local_mse,
+        metrics=["mae", keras.metrics.RootMeanSquaredError(), lambda t, p: p - t],
     )
-    model.compile(keras.optimizers.Adam(1e-2), "mse", metrics=["mae"])
     # trained a few steps first (moments and step counter non-zero), under an lr_tb callback
     # (so the optimizer carries lr_tb's rate slot too)
     model.fit(
@@ -361,8 +375,9 @@ def test_users_model_and_every_optimizer_variable_are_bit_identical(tmp_path):
         callbacks=[lr_tb.ScheduleCallback(lr_tb.schedules.Constant(5e-3))],
     )
 
-    def snapshot():
-        return [np.array(keras.ops.convert_to_numpy(v)) for v in model.variables], [
+    def snapshot():  # the weights and metric states; the optimizer's variables
+        state = model.variables + [v for m in model.metrics for v in m.variables]
+        return [np.array(keras.ops.convert_to_numpy(v)) for v in state], [
             np.array(keras.ops.convert_to_numpy(v)) for v in model.optimizer.variables
         ]
 
@@ -372,12 +387,59 @@ def test_users_model_and_every_optimizer_variable_are_bit_identical(tmp_path):
         model, _Batches(x, y, 8), min_lr=1e-4, max_lr=1.0, num_steps=10
     )
     assert len(result.losses) == 10 and result.suggestion is not None
+    assert model.compiled and model.loss is local_mse
     after_weights, after_state = snapshot()
     assert len(after_weights) == len(weights) and len(after_state) == len(optimizer_state)
     for before, after in zip(weights + optimizer_state, after_weights + after_state, strict=True):
         assert before.dtype == after.dtype and np.array_equal(before, after)
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)  # and it still trains as before
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 8
+
+
+def test_a_lambda_loss_is_the_loss_the_copy_trains_on():
+    # The copy is compiled with the user's lambda itself (Keras' clone_model would compile it
+    # from the serialized config, where a lambda does not deserialize): loss = mean(y_pred) =
+    # the bias with x = 0, so every recorded loss is the bias replayed from the rates.
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1, kernel_initializer="zeros")(inputs))
+    model.compile(keras.optimizers.SGD(0.1), loss=lambda y_true, y_pred: keras.ops.mean(y_pred))
+    result = lr_tb.find_learning_rate(
+        model,
+        *zeros_data(8),
+        min_lr=1e-3,
+        max_lr=1.0,
+        num_steps=6,
+        batch_size=4,
+        early_stop_factor=None,
+    )
+    bias, replay = np.float32(0.0), []
+    for rate in np.float32(result.learning_rates):
+        replay.append(bias)
+        bias = np.float32(bias - rate)
+    assert len(replay) == 6
+    np.testing.assert_array_equal(np.float32(result.losses), replay)
+
+
+def test_a_dataset_or_generator_is_fed_without_keras_shuffle_warning():
+    x, y = zeros_data(8)
+    assert not any(finder._yields_batches(a) for a in (x, [x, x], {"a": x}, x.tolist()))
+    assert finder._yields_batches(_Batches(x, y, 4))
+
+    def batches():
+        for _ in range(2):
+            yield x[:4], y[:4]
+
+    inputs = [batches()]
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        inputs.append(tf.data.Dataset.from_tensor_slices((x, y)).batch(4))
+    for data in inputs:
+        assert finder._yields_batches(data)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # Keras warns with warnings.warn
+            lr_tb.find_learning_rate(bias_model(), data, num_steps=3, early_stop_factor=None)
+        assert not [w for w in caught if "shuffle" in str(w.message)], type(data)
 
 
 def _regression(seed=0):
