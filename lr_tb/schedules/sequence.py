@@ -13,21 +13,40 @@ from lr_tb.schedules.composite import CompositeSchedule, bounds, check_schedule,
 
 
 def _check_boundaries(boundaries: Any, count: int) -> list[int]:
-    def fail(kind: type[Exception]) -> Exception:
-        return kind(
-            f"Argument `boundaries` must be a list of {count - 1} strictly increasing integers "
-            f">= 1 (one per schedule after the first). Received: boundaries={boundaries!r}"
-        )
-
+    """One step per schedule after the first: integers >= 1, strictly increasing."""
+    received = f"Received: boundaries={boundaries!r}"
     if isinstance(boundaries, (str, bytes)) or not isinstance(boundaries, (list, tuple)):
-        raise fail(TypeError)
-    if any(isinstance(b, bool) or not isinstance(b, numbers.Real) for b in boundaries):
-        raise fail(TypeError)
+        raise TypeError(
+            "Argument `boundaries` must be a list of strictly increasing integers >= 1, one "
+            f"per schedule after the first. {received}"
+        )
+    for i, b in enumerate(boundaries):
+        if isinstance(b, bool) or not isinstance(b, numbers.Real):
+            raise TypeError(
+                f"Argument `boundaries` must hold integers >= 1 (boundaries[{i}] is {b!r}). "
+                f"{received}"
+            )
     if len(boundaries) != count - 1:
-        raise fail(ValueError)
-    out = [v.check_int("boundaries", b, 1) for b in boundaries]
-    if any(b <= a for a, b in zip(out, out[1:], strict=False)):
-        raise fail(ValueError)
+        needs = f"{count} schedule{'s' if count != 1 else ''} need{'' if count != 1 else 's'}"
+        raise ValueError(
+            "Argument `boundaries` must have one boundary fewer than schedules: "
+            f"{needs} {count - 1} boundar{'y' if count == 2 else 'ies'}. {received}"
+        )
+    out = []
+    for i, b in enumerate(boundaries):
+        try:
+            out.append(v.check_int("boundaries", b, 1))
+        except ValueError:
+            raise ValueError(
+                f"Argument `boundaries` must hold integers >= 1 (boundaries[{i}] is {b!r}). "
+                f"{received}"
+            ) from None
+    for i in range(1, len(out)):
+        if out[i] <= out[i - 1]:
+            raise ValueError(
+                f"Argument `boundaries` must be strictly increasing (boundaries[{i}] = "
+                f"{out[i]} is not > boundaries[{i - 1}] = {out[i - 1]}). {received}"
+            )
     return out
 
 
