@@ -293,3 +293,41 @@ def test_vectorized_cond_can_be_entered_again_from_inside():
     thread.join(timeout=20)
     assert not thread.is_alive(), "vectorized_cond deadlocked when entered twice"
     assert seen == [True, True] and src_ops.cond is original
+
+
+BOUND_COND = keras.ops.cond  # bound before lr_tb could patch the module: never selected
+
+
+class UsersCondSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """A user's schedule written for one scalar step with `keras.ops.cond` (looked up in the
+    public module at call time, or a binding of it made earlier: `bound`)."""
+
+    def __init__(self, bound=False):
+        self.bound, self.calls = bound, 0
+
+    def __call__(self, step):
+        self.calls += 1
+        cond = BOUND_COND if self.bound else keras.ops.cond
+        return cond(step < 10, lambda: 0.01, lambda: 0.001)
+
+
+def test_a_users_cond_schedule_evaluates_in_one_call():
+    """`keras.ops.cond` selects element-wise in lr_tb's evaluation too (a user's schedule,
+    alone or inside lr_tb.schedules.Warmup: one call for 4,096 steps); one bound before lr_tb
+    could see it does not vectorize, and is mapped over the steps in one compiled call on
+    JAX rather than called 4,096 times (22 ms each there: minutes per table refill)."""
+    for bound in [False, True]:
+        # a bound cond is called step by step off JAX: fewer steps there (CI time)
+        steps = np.arange(300 if bound and BACKEND != "jax" else 4096)
+        sample = np.r_[0:3, 9:12, steps[-1]]
+        inner = UsersCondSchedule(bound)
+        for schedule in [inner, lr_tb.schedules.Warmup(inner, 3)]:
+            inner.calls = 0
+            values = evaluate(schedule, steps)
+            calls = inner.calls
+            per_step = [float(keras.ops.convert_to_numpy(schedule(int(s)))) for s in sample]
+            np.testing.assert_array_equal(values[sample], np.float32(per_step))
+            if not bound:  # Warmup calls it twice: at its step 0 (the warmup's end) and on t
+                assert calls <= 2, (schedule, calls)
+            elif BACKEND == "jax":  # the vector try, then one trace under vmap
+                assert calls <= 3, (schedule, calls)

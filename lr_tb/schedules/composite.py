@@ -16,7 +16,7 @@ import numpy as np
 from keras import ops
 
 from lr_tb import _keras_private
-from lr_tb.schedules.base import StepSchedule
+from lr_tb.schedules.base import StepSchedule, per_step
 
 
 def check_schedule(name: str, value: Any) -> Any:
@@ -84,5 +84,4 @@ class CompositeSchedule(StepSchedule):
             return out.reshape(steps.shape)
         except Exception:  # noqa: BLE001 - any failure means "not vectorizable"
             pass
-        out = [float(ops.convert_to_numpy(self(int(s)))) for s in flat]
-        return np.asarray(out, dtype=np.float32).reshape(steps.shape)
+        return per_step(self, flat).reshape(steps.shape)
