@@ -343,6 +343,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         if self.log_weight_decay:
             decay = np.float32(P.weight_decay_of(self._optimizer))
             extra[WEIGHT_DECAY_TAG] = (decay * rates).astype(np.float32)
+        extra.update(self._extra_series(steps))
         self._last_rate = float(rates[-1])
         if self._log.run_dir is not None and self._log._writer is None:
             other = self._sharing_run_with()
@@ -361,6 +362,10 @@ class LearningRateCallback(keras.callbacks.Callback):
             self.momentums = self._log.extra[self._momentum_slot.attr]
         if self.log_weight_decay:
             self.weight_decays = self._log.extra[WEIGHT_DECAY_TAG]
+
+    def _extra_series(self, steps: np.ndarray) -> dict[str, np.ndarray]:
+        """A subclass's own series of these steps, by tag, written beside the rate."""
+        return {}
 
     def _extra_tags(self) -> set[str]:
         """The tags this callback writes beside `learning_rate` in this fit."""

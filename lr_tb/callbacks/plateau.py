@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
 import warnings
 
 import keras
@@ -255,7 +254,6 @@ class ReduceLROnPlateau(ScheduleCallback):
         self._pending_rate: float | None = None
         self._pending_scale: float | None = None
         self._restored_scale: float | None = None
-        self._scale_wall = time.time()
 
     # -- on top of a schedule: ScheduleCallback's table, filled with the scaled rates --------
     def _rates_at(self, steps: np.ndarray) -> np.ndarray | None:
@@ -315,20 +313,18 @@ class ReduceLROnPlateau(ScheduleCallback):
         if self._scheduled:
             super()._mirror()
 
-    def _record(self) -> None:
+    def _extra_series(self, steps: np.ndarray) -> dict[str, np.ndarray]:
         """Beside each step's rate, the scale that step used (tag `lr_scale`)."""
-        log = self._log
-        begin = None if log is None else log.next_step
-        super()._record()
-        if not self._scheduled or begin is None or log._writer is None:
-            return
-        end = log.next_step
-        if end > begin:
-            now = time.time()
-            walls = np.linspace(self._scale_wall, now, end - begin + 1)[1:]
-            steps = np.arange(begin, end, dtype=np.int64)
-            log._writer.write(SCALE_TAG, steps, np.full(steps.shape, self.scale), walls)
-            self._scale_wall = now
+        extra = super()._extra_series(steps)
+        if self._scheduled:
+            extra[SCALE_TAG] = np.full(steps.shape, self.scale, dtype=np.float32)
+        return extra
+
+    def _extra_tags(self) -> set[str]:
+        tags = super()._extra_tags()
+        if self._scheduled:
+            tags.add(SCALE_TAG)
+        return tags
 
     # -- lifecycle -----------------------------------------------------------------------
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
