@@ -13,8 +13,11 @@ Every lr_tb writer owns its own file, named like TensorFlow's
 (`events.out.tfevents.<time>.<host>.<pid>.<n>.lr_tb`), in the run directory it is given;
 TensorBoard merges all event files of a directory into one run, so the learning rate shows in
 the same run as the curves `keras.callbacks.TensorBoard` writes there. TensorBoard reads a
-run's files in name order, so the per-process counter in the name is zero-padded: files made
-one after another (one per `fit`) sort in the order they were made.
+run's files in name order, so files made one after another must sort in the order they were
+made: `<time>` is in microseconds (16 digits; TensorFlow writes seconds), so a file another
+process made in the same second (a resume right after a crash) sorts by time, not by pid, and
+after a file named in seconds (by TensorFlow, or lr_tb 0.1) of the same second; the counter `<n>`
+is zero-padded.
 """
 
 from __future__ import annotations
@@ -197,7 +200,7 @@ class EventWriter:
     def __init__(self, run_dir: str, filename_suffix: str = ".lr_tb") -> None:
         _fs.makedirs(run_dir)
         name = (
-            f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}."
+            f"events.out.tfevents.{time.time_ns() // 1000:016d}.{socket.gethostname()}."
             f"{os.getpid()}.{next(_FILE_COUNTER):06d}{filename_suffix}"
         )
         self.run_dir = run_dir

@@ -9,6 +9,7 @@ from conftest import read_scalars
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
+from lr_tb import event_writer
 from lr_tb.event_writer import EventWriter, encode_scalar_events
 
 pytestmark = pytest.mark.backends
@@ -29,6 +30,35 @@ def test_points_read_back_exactly(tmp_path):
     assert [e.wall_time for e in events[1:5]] == [10.0, 11.0, 12.0, 13.0]
     assert os.path.basename(writer.path).startswith("events.out.tfevents.")
     assert writer.path.endswith(".lr_tb")
+
+
+def test_files_of_two_processes_in_one_second_are_read_in_the_order_they_were_made(
+    tmp_path, monkeypatch
+):
+    """A resume right after a crash: another process (here a larger pid) wrote steps 0-4, this
+    one writes 0-2 again within the same second. TensorBoard reads files in name order and
+    shows the later file's points: the name's time (microseconds) orders them, not the pid."""
+    clock = iter([1_800_000_000.2, 1_800_000_000.7])  # one second, two processes
+
+    def at(seconds):
+        monkeypatch.setattr(event_writer.time, "time", lambda: seconds)
+        monkeypatch.setattr(event_writer.time, "time_ns", lambda: int(seconds * 1e9))
+
+    at(next(clock))
+    monkeypatch.setattr(event_writer.os, "getpid", lambda: 99999)
+    crashed = EventWriter(str(tmp_path))
+    crashed.write("learning_rate", range(5), [1.0] * 5)
+    crashed.close()
+    at(next(clock))
+    monkeypatch.setattr(event_writer.os, "getpid", lambda: 10000)
+    resumed = EventWriter(str(tmp_path))
+    resumed.write("learning_rate", range(3), [2.0] * 3)
+    resumed.close()
+    names = [os.path.basename(p) for p in (crashed.path, resumed.path)]
+    assert sorted(names) == names, names
+    steps, values = read_scalars(str(tmp_path))
+    assert steps == [0, 1, 2, 3, 4, 0, 1, 2]
+    assert values.tolist() == [1.0] * 5 + [2.0] * 3
 
 
 def test_flushed_points_are_on_disk_before_close(tmp_path):
