@@ -174,6 +174,14 @@ def assign(model: Any, variable: Any, value: Any) -> None:
 
 
 # -- the rate slot --------------------------------------------------------------------------
+def _slot_variable(value: Any, name: str, dtype: str | None = None) -> Any:
+    """One of a slot's variables: not trained, and under a distribution strategy the first
+    replica's value is the value (every replica writes the same)."""
+    return keras.Variable(
+        value, dtype=dtype, trainable=False, name=name, aggregation="only_first_replica"
+    )
+
+
 class RateSlot:
     """Variables lr_tb adds to an optimizer, and the rate getter that uses them.
 
@@ -196,32 +204,10 @@ class RateSlot:
         self.owner: Any = None  # the lr_tb callback that set mode == 1
         self.readers: weakref.WeakSet = weakref.WeakSet()  # active lr_tb callbacks
         with keras.name_scope("lr_tb"):
-            self.table = keras.Variable(
-                np.zeros(size, np.float32),
-                trainable=False,
-                name="rate_table",
-                aggregation="only_first_replica",
-            )
-            self.base = keras.Variable(
-                0,
-                dtype="int32",
-                trainable=False,
-                name="rate_base",
-                aggregation="only_first_replica",
-            )
-            self.mode = keras.Variable(
-                0,
-                dtype="int32",
-                trainable=False,
-                name="rate_mode",
-                aggregation="only_first_replica",
-            )
-            self.record = keras.Variable(
-                np.zeros(size, np.float32),
-                trainable=False,
-                name="rate_record",
-                aggregation="only_first_replica",
-            )
+            self.table = _slot_variable(np.zeros(size, np.float32), "rate_table")
+            self.base = _slot_variable(0, "rate_base", "int32")
+            self.mode = _slot_variable(0, "rate_mode", "int32")
+            self.record = _slot_variable(np.zeros(size, np.float32), "rate_record")
         self.variables = [self.table, self.base, self.mode, self.record]
         self._ids = {id(v) for v in self.variables}
         self.momentum: MomentumSlot | None = None  # attached by `ensure_momentum`
@@ -413,25 +399,9 @@ class MomentumSlot:
         self.depth = 0  # update steps running with the in-step value in place
         self.own: Any = None
         with keras.name_scope("lr_tb"):
-            self.table = keras.Variable(
-                np.zeros(size, np.float32),
-                trainable=False,
-                name="momentum_table",
-                aggregation="only_first_replica",
-            )
-            self.mode = keras.Variable(
-                0,
-                dtype="int32",
-                trainable=False,
-                name="momentum_mode",
-                aggregation="only_first_replica",
-            )
-            self.record = keras.Variable(
-                np.zeros(size, np.float32),
-                trainable=False,
-                name="momentum_record",
-                aggregation="only_first_replica",
-            )
+            self.table = _slot_variable(np.zeros(size, np.float32), "momentum_table")
+            self.mode = _slot_variable(0, "momentum_mode", "int32")
+            self.record = _slot_variable(np.zeros(size, np.float32), "momentum_record")
         self.variables = [self.table, self.mode, self.record]
 
 
