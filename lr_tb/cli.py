@@ -5,7 +5,10 @@
     lr-tb preview --list
 
 Bad arguments, bad paths included, print one line naming what was wrong and exit with
-status 2.
+status 2. An option it does not know is named as typed, with the one probably meant
+(`unrecognized option --log-dir; did you mean --logdir?`); options are not abbreviated
+(`--log` is not `--logdir`). Everything but the schedule's own checks of its values
+(`warmup_steps` <= `total_steps`) is checked before Keras is imported, paths included.
 
 Parsing, `--help` and `--list` import neither Keras nor its backend (the schedules' arguments
 are the table `SCHEDULES` below), so they answer at once. TensorFlow's C++ log lines are
@@ -15,16 +18,17 @@ silenced unless `TF_CPP_MIN_LOG_LEVEL` is set to a level below 3.
 from __future__ import annotations
 
 import argparse
-import contextlib
+import difflib
 import importlib.util
 import inspect
+import math
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
-from lr_tb import _fs  # the standard library only
+from lr_tb import _fs, _quiet  # the standard library only
 
 REQUIRED = inspect.Parameter.empty
 
@@ -147,16 +151,33 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose errors are one line, and which keeps its `--options`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.options: list[str] = []  # its --options as typed, --help left out
+        self.commands: dict[str, _Parser] = {}  # its subcommands' parsers
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args, **kwargs) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self.options += [o for o in action.option_strings if o.startswith("--") and o != "--help"]
+        return action
+
     def error(self, message: str) -> None:  # one line, no usage block, no traceback
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> _Parser:
+    """`lr-tb`'s parser. The subcommands take no abbreviations (`--log` for `--logdir`):
+    a preview's options share their names' space with the schedule's arguments, which
+    argparse does not know (`--max`: `--max-points`, or one_cycle's `--max_lr`?), and a
+    near miss is answered with what was probably meant instead."""
     parser = _Parser(prog="lr-tb", description="Learning-rate schedules you can see.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = sub.add_parser(
         "demo",
+        allow_abbrev=False,
         help="train the article's CNN with each of its four schedules, writing TensorBoard runs",
         description="Train the article's CNN (Conv 32, Conv 64, Dense 1024, Dense 256) with "
         "each of its four schedules: one TensorBoard run per schedule under --logdir.",
@@ -200,9 +221,10 @@ def _parser() -> argparse.ArgumentParser:
 
     preview = sub.add_parser(
         "preview",
+        allow_abbrev=False,
         help="write a schedule's whole curve to TensorBoard without training",
-        description="Write a schedule's curve to <logdir>/<run>/train, tag learning_rate, and "
-        "optionally a PNG. Schedule arguments are given as --name value (lists "
+        description="Write a schedule's curve to <logdir>/<run>/train, tag batch_learning_rate, "
+        "and optionally a PNG. Schedule arguments are given as --name value (lists "
         "comma-separated, e.g. --restarts 0.05,0.15,0.3,0.5); see --list. total_steps "
         "defaults to --steps; other defaults are the article's settings.",
     )
@@ -230,42 +252,68 @@ def _parser() -> argparse.ArgumentParser:
         "straight line; > 0: also drop points while the drawn line stays within "
         "this fraction of (max - min)",
     )
+    parser.commands = {"demo": demo, "preview": preview}
     return parser
+
+
+# -- options it does not know -----------------------------------------------------------------
+
+
+def _is_option(token: str) -> bool:
+    """`--name`, `--name=value`, `-x`; not `-` nor a negative number (a value)."""
+    if not token.startswith("-") or token == "-":
+        return False
+    try:
+        float(token)
+    except ValueError:
+        return True
+    return False
+
+
+def _name(option: str) -> str:
+    """`--warmup-steps`, `--warmup_steps=3`, `-warmup_steps`: `warmup_steps`."""
+    return option.partition("=")[0].lstrip("-").replace("-", "_")
+
+
+def _did_you_mean(typed: str, candidates: Sequence[str]) -> str | None:
+    """`did you mean --x?`, naming the candidates `typed` is probably a slip for: the one it
+    names with `-` and `_` swapped, those it is the start of (at most three), else the
+    closest (`difflib`); None when none is close."""
+    by_name: dict[str, str] = {}
+    for candidate in candidates:
+        by_name.setdefault(_name(candidate), candidate)
+    name = _name(typed)
+    if not name:
+        return None
+    if name in by_name:
+        matches = [by_name[name]]
+    else:
+        matches = [c for n, c in by_name.items() if n.startswith(name)]
+        if not 1 <= len(matches) <= 3:
+            matches = [by_name[n] for n in difflib.get_close_matches(name, list(by_name), n=1)]
+    if not matches:
+        return None
+    listed = (
+        " or ".join(matches) if len(matches) < 3 else f"{matches[0]}, {matches[1]} or {matches[2]}"
+    )
+    return f"did you mean {listed}?"
+
+
+def _unrecognized(prog: str, token: str, candidates: Sequence[str], otherwise: str) -> UsageError:
+    """`token` is no option of `prog`: name it as typed, and what was probably meant."""
+    typed = token.partition("=")[0]
+    return UsageError(
+        f"{prog}: unrecognized option {typed}; {_did_you_mean(typed, candidates) or otherwise}"
+    )
 
 
 # -- TensorFlow's noise -------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _quiet_backend_import() -> Iterator[None]:
-    """Import Keras (and so its backend) without TensorFlow's C++ log lines.
-
-    `TF_CPP_MIN_LOG_LEVEL` defaults to 3 (fatal errors only); a level the user set is kept.
-    At level 3 the process's stderr (file descriptor 2) also goes to /dev/null during the
-    import, because TensorFlow >= 2.19 prints some lines then before it reads the level. A
-    failing import still raises, and its traceback is printed once stderr is back."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if os.environ["TF_CPP_MIN_LOG_LEVEL"] != "3" or "keras" in sys.modules:
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def _import_keras(prog: str) -> None:
     """Import Keras quietly; a backend that is not installed is one line, naming it."""
     try:
-        with _quiet_backend_import():
-            import keras  # noqa: F401
+        _quiet.import_keras()
     except ImportError as error:
         raise UsageError(
             f"{prog}: Keras could not load its backend ({error}): pip install "
@@ -390,28 +438,46 @@ def preview_defaults(name: str) -> dict[str, str]:
     return shown
 
 
-def _schedule_kwargs(name: str, extra: list[str], steps: int) -> dict[str, object]:
-    params = {p: (ann, default) for p, ann, default in SCHEDULES[name][2]}
+def _schedule_args(
+    name: str, extra: Sequence[str], options: Sequence[str] = ()
+) -> dict[str, object]:
+    """The schedule's arguments given on the command line (`--name value`, `--name=value`;
+    `-` or `_` in names), converted: what argparse left in `extra`. An option that is neither
+    the schedule's nor in `options` (the preview's own, for the suggestion) is a
+    `UsageError` naming it."""
+    params = {p: annotation for p, annotation, _ in SCHEDULES[name][2]}
     kwargs: dict[str, object] = {}
     i = 0
     while i < len(extra):
         token = extra[i]
-        if not token.startswith("--"):
+        if not _is_option(token):
             raise UsageError(f"lr-tb preview: unexpected argument {token!r}")
-        key, _, value = token[2:].partition("=")
-        key = key.replace("-", "_")
-        if key not in params:
-            raise UsageError(
-                f"lr-tb preview: {name} has no argument --{key}; it takes: "
-                + ", ".join(f"--{p}" for p in params)
+        key, equals, value = token.partition("=")
+        key = _name(key)
+        if not token.startswith("--") or key not in params:
+            raise _unrecognized(
+                "lr-tb preview",
+                token,
+                [*options, *(f"--{p}" for p in params)],
+                f"{name} takes: " + ", ".join(f"--{p}" for p in params),
             )
-        if not value:
+        if not equals:
             if i + 1 >= len(extra):
                 raise UsageError(f"lr-tb preview: argument --{key} needs a value")
             value = extra[i + 1]
             i += 1
-        kwargs[key] = _convert(key, params[key][0], value)
+        kwargs[key] = _convert(key, params[key], value)
         i += 1
+    return kwargs
+
+
+def _schedule_kwargs(
+    name: str, extra: Sequence[str], steps: int, options: Sequence[str] = ()
+) -> dict[str, object]:
+    """The schedule's arguments for a preview of `steps` steps: those given, else the
+    defaults `preview_defaults` shows."""
+    params = {p: (ann, default) for p, ann, default in SCHEDULES[name][2]}
+    kwargs = _schedule_args(name, extra, options)
     if "total_steps" in params and "total_steps" not in kwargs and "stable_steps" not in kwargs:
         kwargs["total_steps"] = steps
     if name == "wsd":
@@ -432,24 +498,43 @@ def _list() -> None:
             print(f"    --{param} ({annotation}; {shown[param]})")
 
 
-def _preview(args: argparse.Namespace, extra: list[str]) -> int:
+def _preview(args: argparse.Namespace, extra: list[str], options: Sequence[str] = ()) -> int:
+    """Every argument, and every path, is checked before Keras is imported (seconds)."""
     if args.list:
         _list()
         return 0
+    if args.schedule not in SCHEDULES:
+        # `--stesp 10 warmup_cosine` reads as schedule '10': a near miss is said first
+        every = [*options, *(f"--{p}" for _, _, ps in SCHEDULES.values() for p, _, _ in ps)]
+        known = {_name(option) for option in every}
+        for token in extra:
+            if _is_option(token) and _name(token) not in known:
+                if _did_you_mean(token, every):
+                    raise _unrecognized("lr-tb preview", token, every, "")
     if args.schedule is None:
         raise UsageError("lr-tb preview: give a schedule name (see lr-tb preview --list)")
     if args.schedule not in SCHEDULES:
         raise UsageError(
             f"lr-tb preview: unknown schedule {args.schedule!r}; valid: " + ", ".join(SCHEDULES)
         )
+    _schedule_args(args.schedule, extra, options)  # names and values, before the rest
+    if args.steps is None:
+        raise UsageError("lr-tb preview: --steps is required (how many steps to compute)")
+    if args.steps < 1:
+        raise UsageError(f"lr-tb preview: --steps must be an integer >= 1, got {args.steps}")
     if args.max_points and args.max_points < 2:
         raise UsageError(f"lr-tb preview: --max-points must be 0 or >= 2, got {args.max_points}")
-    if args.steps is None or args.steps < 1:
-        raise UsageError(f"lr-tb preview: --steps must be an integer >= 1, got {args.steps}")
+    if not (args.tolerance >= 0 and math.isfinite(args.tolerance)):
+        raise UsageError(f"lr-tb preview: --tolerance must be >= 0, got {args.tolerance}")
     if args.logdir is None and args.png is None:
         raise UsageError("lr-tb preview: give --logdir (TensorBoard) and/or --png")
-    kwargs = _schedule_kwargs(args.schedule, extra, args.steps)
+    kwargs = _schedule_kwargs(args.schedule, extra, args.steps, options)
     run = args.run or args.schedule
+    if args.png is not None:
+        _check_png(args.png)
+    if args.logdir is not None:
+        _check_dir("lr-tb preview", "--logdir", args.logdir)
+        _check_run_dirs("lr-tb preview", args.logdir, [run])
     _import_keras("lr-tb preview")
     from lr_tb import preview
     from lr_tb.schedules import registry
@@ -458,11 +543,6 @@ def _preview(args: argparse.Namespace, extra: list[str]) -> int:
         schedule = registry.get(args.schedule, **kwargs)
     except (TypeError, ValueError) as error:
         raise UsageError(f"lr-tb preview: {error}") from None
-    if args.png is not None:
-        _check_png(args.png)
-    if args.logdir is not None:
-        _check_dir("lr-tb preview", "--logdir", args.logdir)
-        _check_run_dirs("lr-tb preview", args.logdir, [run])
     try:
         start = time.perf_counter()
         full = preview.curve(schedule, args.steps)
@@ -506,9 +586,11 @@ def _preview(args: argparse.Namespace, extra: list[str]) -> int:
 RUNS = ("plateau", "exponential", "warmup_cosine", "cosine_restarts")  # = lr_tb.article.RUNS
 
 
-def _demo(args: argparse.Namespace, extra: list[str]) -> int:
+def _demo(args: argparse.Namespace, extra: list[str], options: Sequence[str] = ()) -> int:
     if extra:
-        raise UsageError(f"lr-tb demo: unrecognized arguments: {' '.join(extra)}")
+        if not _is_option(extra[0]):
+            raise UsageError(f"lr-tb demo: unexpected argument {extra[0]!r}")
+        raise _unrecognized("lr-tb demo", extra[0], options, "see lr-tb demo --help")
     settings = {}
     for field in ("epochs", "batch_size", "samples"):
         value = getattr(args, field)
@@ -556,8 +638,10 @@ def _demo(args: argparse.Namespace, extra: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args, extra = _parser().parse_known_args(argv)
-        code = _demo(args, extra) if args.command == "demo" else _preview(args, extra)
+        parser = _parser()
+        args, extra = parser.parse_known_args(argv)
+        handler = _demo if args.command == "demo" else _preview
+        code = handler(args, extra, parser.commands[args.command].options)
         sys.stdout.flush()  # here, so that a closed pipe (`lr-tb preview --list | head`) is caught
         return code
     except UsageError as error:

@@ -67,13 +67,25 @@ def test_bad_arguments_one_line_no_traceback_exit_2():
         ),
         (
             ["preview", "warmup_cosine", "--steps", "100", "--logdir", "x", "--warmup", "2"],
-            "has no argument --warmup",
+            "lr-tb preview: unrecognized option --warmup; "
+            "did you mean --warmup_learning_rate or --warmup_steps?",
         ),
         (
             ["preview", "warmup_cosine", "--steps", "100", "--logdir", "x", "--warmup_steps", "x"],
             "expected int, got 'x'",
         ),
-        (["preview", "warmup_cosine", "--steps", "0", "--logdir", "x"], "--steps must be"),
+        (
+            ["preview", "warmup_cosine", "--steps", "0", "--logdir", "x"],
+            "lr-tb preview: --steps must be an integer >= 1, got 0",
+        ),
+        (
+            ["preview", "warmup_cosine", "--logdir", "x"],
+            "lr-tb preview: --steps is required (how many steps to compute)",
+        ),
+        (
+            ["preview", "constant", "--steps", "10", "--logdir", "x", "--tolerance", "-1"],
+            "lr-tb preview: --tolerance must be >= 0, got -1.0",
+        ),
         (["preview", "warmup_cosine", "--steps", "10"], "--logdir"),
         (["preview", "--steps", "10", "--logdir", "x"], "give a schedule name"),
         (
@@ -86,15 +98,124 @@ def test_bad_arguments_one_line_no_traceback_exit_2():
         ),
         (["demo", "--epochs", "0"], "--epochs must be >= 1"),
         (["demo", "--runs", "plateau,nope"], "unknown run(s) ['nope']"),
-        (["demo", "--bogus"], "unrecognized arguments: --bogus"),
+        (["demo", "--bogus"], "lr-tb demo: unrecognized option --bogus; see lr-tb demo --help"),
+        (["demo", "stray"], "lr-tb demo: unexpected argument 'stray'"),
         (["demo", "--data", "web"], "invalid choice: 'web'"),
         ([], "required: command"),
     ],
 )
-def test_bad_arguments(argv, message, capsys):
+def test_bad_arguments(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the paths are checked, and made, before the schedule's values
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err, err
+
+
+WARMUP_COSINE_TAKES = (
+    "warmup_cosine takes: --learning_rate_base, --total_steps, --warmup_learning_rate, "
+    "--warmup_steps, --hold_steps, --min_learning_rate"
+)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["preview", "warmup_cosine", "--steps", "100", "--log-dir", "x"],
+            "lr-tb preview: unrecognized option --log-dir; did you mean --logdir?",
+        ),
+        # before "give --logdir and/or --png", which it would otherwise say
+        (
+            ["preview", "warmup_cosine", "--steps", "100", "--logdri", "x"],
+            "lr-tb preview: unrecognized option --logdri; did you mean --logdir?",
+        ),
+        (
+            ["preview", "warmup_cosine", "--steps", "100", "--png", "x.png", "--tolerence=0.1"],
+            "lr-tb preview: unrecognized option --tolerence; did you mean --tolerance?",
+        ),
+        (
+            ["preview", "warmup_cosine", "--steps", "100", "--logdir", "x", "--max_points", "5"],
+            "lr-tb preview: unrecognized option --max_points; did you mean --max-points?",
+        ),
+        # a schedule's argument, typed with dashes
+        (
+            ["preview", "warmup_cosine", "--steps", "100", "--logdir", "x", "--hold-step", "5"],
+            "lr-tb preview: unrecognized option --hold-step; did you mean --hold_steps?",
+        ),
+        (
+            ["preview", "warmup_cosine", "--steps", "100", "--logdir", "x", "-warmup_steps", "5"],
+            "lr-tb preview: unrecognized option -warmup_steps; did you mean --warmup_steps?",
+        ),
+        # the typo before the schedule name: argparse takes its value for the schedule's name
+        (
+            ["preview", "--stesp", "10", "warmup_cosine", "--logdir", "x"],
+            "lr-tb preview: unrecognized option --stesp; did you mean --steps?",
+        ),
+        (
+            ["preview", "warmup_cosine", "--steps", "100", "--logdir", "x", "--bogus", "1"],
+            f"lr-tb preview: unrecognized option --bogus; {WARMUP_COSINE_TAKES}",
+        ),
+        (
+            ["demo", "--logdri", "x"],
+            "lr-tb demo: unrecognized option --logdri; did you mean --logdir?",
+        ),
+        (
+            ["demo", "--epoch", "3"],
+            "lr-tb demo: unrecognized option --epoch; did you mean --epochs?",
+        ),
+        (
+            ["demo", "--batch_size=3"],
+            "lr-tb demo: unrecognized option --batch_size; did you mean --batch-size?",
+        ),
+    ],
+)
+def test_an_unknown_option_is_named_with_the_one_meant(
+    argv, message, capsys, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == message + "\n"
+    assert os.listdir(tmp_path) == []  # said before any path is made
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["preview", "warmup_cosine", "--steps", "10", "--log", "x"],
+            "lr-tb preview: unrecognized option --log; did you mean --logdir?",
+        ),
+        (
+            ["preview", "warmup_cosine", "--st", "10", "--logdir", "x"],
+            "lr-tb preview: unrecognized option --st; did you mean --steps?",
+        ),
+        # --max-points, or one_cycle's --max_lr?
+        (
+            ["preview", "one_cycle", "--steps", "10", "--logdir", "x", "--max", "0.01"],
+            "lr-tb preview: unrecognized option --max; did you mean --max-points or --max_lr?",
+        ),
+        # --tolerance, or one of cosine_restarts' arguments?
+        (
+            ["preview", "cosine_restarts", "--steps", "10", "--logdir", "x", "--t", "2"],
+            "lr-tb preview: unrecognized option --t; "
+            "did you mean --tolerance, --total_steps or --t_mul?",
+        ),
+        (
+            ["preview", "wsd", "--steps", "10", "--logdir", "x", "--warmup", "2"],
+            "lr-tb preview: unrecognized option --warmup; "
+            "did you mean --warmup_steps or --warmup_type?",
+        ),
+        (["demo", "--log", "x"], "lr-tb demo: unrecognized option --log; did you mean --logdir?"),
+        (["demo", "--ep", "3"], "lr-tb demo: unrecognized option --ep; did you mean --epochs?"),
+    ],
+)
+def test_options_are_not_abbreviated(argv, message, capsys, tmp_path, monkeypatch):
+    """argparse would take `--log` for `--logdir`, and `--max` for `--max-points` where
+    one_cycle's `--max_lr` was meant: an abbreviation is said, with what it may stand for."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == message + "\n"
+    assert os.listdir(tmp_path) == []
 
 
 def test_list_shows_every_schedule_and_its_arguments(capsys):
@@ -196,15 +317,13 @@ try:
 except SystemExit as exit:  # argparse's --help
     code = exit.code
 print("imported:", sorted({m.split(".")[0] for m in sys.modules} & set(heavy.split(","))))
+sys.exit(code)
 """
 
 
-@pytest.mark.parametrize(
-    "args", [["--help"], ["demo", "--help"], ["preview", "--help"], ["preview", "--list"]]
-)
-def test_help_and_list_import_no_keras(args):
+def _probe(*args):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    result = subprocess.run(
+    return subprocess.run(
         [
             sys.executable,
             "-c",
@@ -217,9 +336,48 @@ def test_help_and_list_import_no_keras(args):
         timeout=120,
         cwd=ROOT,
     )
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["demo", "--help"], ["preview", "--help"], ["preview", "--list"]]
+)
+def test_help_and_list_import_no_keras(args):
+    result = _probe(*args)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("imported: []"), result.stdout[-500:]
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "problem", ["--logdir a file", "--png a directory", "a bad value", "an unknown option"]
+)
+def test_a_preview_checks_its_arguments_and_paths_before_importing_keras(problem, tmp_path):
+    """Keras takes seconds to import: a bad path or argument is said before it is."""
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    argv = ["preview", "warmup_cosine", "--steps", "100"]
+    argv, expected = {
+        "--logdir a file": (
+            [*argv, "--logdir", str(afile)],
+            f"lr-tb preview: argument --logdir: {str(afile)!r} is a file, not a directory",
+        ),
+        "--png a directory": (
+            [*argv, "--png", str(tmp_path)],
+            f"lr-tb preview: argument --png: {str(tmp_path)!r} is a directory, not a file name",
+        ),
+        "a bad value": (
+            [*argv, "--png", str(tmp_path / "lr.png"), "--warmup-steps", "ten"],
+            "lr-tb preview: argument --warmup_steps: expected int, got 'ten'",
+        ),
+        "an unknown option": (
+            [*argv, "--log-dir", str(tmp_path)],
+            "lr-tb preview: unrecognized option --log-dir; did you mean --logdir?",
+        ),
+    }[problem]
+    result = _probe(*argv)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [expected]
+    assert result.stdout.strip().endswith("imported: []"), result.stdout[-500:]
 
 
 def test_the_static_table_is_the_schedules_signatures():
