@@ -34,6 +34,10 @@ allows):
 - `Metric._direction`: the direction Keras' own `mode="auto"` uses for a compiled metric.
 - `keras.src.utils.io_utils.print_msg`: how Keras' callbacks print (honours
   `keras.config.disable_interactive_logging`).
+- `keras.callbacks.TensorBoard._collect_learning_rate(logs)`: what Keras' TensorBoard calls, in
+  `_log_epoch_metrics`, to add the optimizer's rate to the epoch logs it writes
+  (`epoch_learning_rate`); `lr_tb.TensorBoard` replaces it on its instance to leave that
+  out (`leave_out_epoch_rate`).
 - `keras.src.ops.cond` / `keras.src.ops.core.cond`: replaced by an element-wise select for the
   length of one vectorized evaluation of a schedule (`vectorized_cond`).
 """
@@ -689,6 +693,24 @@ def sibling_callbacks(callback: Any) -> list | None:
             return list(owner.callbacks)
         frame = frame.f_back
     return None
+
+
+# -- Keras' TensorBoard ---------------------------------------------------------------------
+def _logs_unchanged(logs: dict) -> dict:
+    return logs
+
+
+def leave_out_epoch_rate(tensorboard: Any) -> None:
+    """Make this `keras.callbacks.TensorBoard` write no `epoch_learning_rate` of its own: its
+    `_collect_learning_rate(logs)` (which adds the optimizer's rate to the epoch logs it
+    writes) adds nothing on this instance. A plain function in the instance's dict, so
+    `copy.deepcopy` (keras-tuner) keeps it."""
+    if not callable(getattr(type(tensorboard), "_collect_learning_rate", None)):
+        raise RuntimeError(
+            "lr_tb relies on keras.callbacks.TensorBoard._collect_learning_rate, which this "
+            f"Keras ({keras.__version__}) does not have; pass write_epoch_learning_rate=True"
+        )
+    tensorboard._collect_learning_rate = _logs_unchanged
 
 
 # -- evaluating a schedule on many steps -----------------------------------------------------

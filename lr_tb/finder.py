@@ -28,7 +28,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lr_tb import _fs
+from lr_tb import _fs, tags
 from lr_tb import _keras_private as P
 from lr_tb import _validation as v
 from lr_tb.schedules.base import StepSchedule
@@ -49,9 +49,9 @@ __all__ = [
 MODES = ("exponential", "linear")
 BETA = 0.98  # fastai's AvgSmoothLoss default
 DEFAULT_RULE = "valley"  # fastai's default `suggest_funcs` since fastai 2.4
-IMAGE_TAG = "lr_finder"
-LOSS_TAG = "loss"
-SMOOTHED_LOSS_TAG = "smoothed_loss"
+IMAGE_TAG = tags.FINDER_IMAGE
+LOSS_TAG = tags.FINDER_LOSS
+SMOOTHED_LOSS_TAG = tags.FINDER_SMOOTHED_LOSS
 
 
 # -- the sweep --------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lr_tb import tags
 from lr_tb.event_writer import EventWriter
 from lr_tb.schedules import evaluate, registry
 
@@ -115,7 +116,7 @@ def _drawn_error(full: Curve, steps: np.ndarray, values: np.ndarray) -> float:
     return float(np.max(np.abs(drawn - full.values.astype(np.float64))))
 
 
-def write(points: Curve, run_dir: str, tag: str = "learning_rate") -> str:
+def write(points: Curve, run_dir: str, tag: str = tags.LEARNING_RATE) -> str:
     """Write the points to a new event file in `run_dir`; returns its path."""
     writer = EventWriter(run_dir)
     now = time.time()

@@ -13,6 +13,8 @@ from tensorboard.backend.event_processing.event_accumulator import (  # noqa: E4
     EventAccumulator,
 )
 
+from lr_tb import tags  # noqa: E402
+
 BACKEND = keras.backend.backend()
 # Tests that use TensorFlow itself (tf.data, tf.debugging, tf.distribute).
 requires_tensorflow = pytest.mark.skipif(BACKEND != "tensorflow", reason="uses TensorFlow ops")
@@ -25,7 +27,7 @@ def _seed():
     keras.utils.set_random_seed(0)
 
 
-def read_scalars(run_dir, tag="learning_rate"):
+def read_scalars(run_dir, tag=tags.LEARNING_RATE):
     """(steps, values) of a scalar tag in a run directory, read back with TensorBoard's own
     EventAccumulator from every event file there."""
     acc = EventAccumulator(run_dir, size_guidance={"scalars": 0, "tensors": 0})

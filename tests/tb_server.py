@@ -10,6 +10,8 @@ import time
 import urllib.parse
 import urllib.request
 
+from lr_tb import tags
+
 
 def free_port():
     with socket.socket() as s:
@@ -82,7 +84,7 @@ def wait_for(predicate, timeout=60, interval=0.5):
         time.sleep(interval)
 
 
-def scalar_series(base, run, tag="learning_rate"):
+def scalar_series(base, run, tag=tags.LEARNING_RATE):
     """[(step, value)] of a scalar as TensorBoard's scalars plugin serves it."""
     try:
         rows = get_json(base, "/data/plugin/scalars/scalars", run=run, tag=tag)

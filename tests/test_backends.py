@@ -20,7 +20,7 @@ cb = lr_tb.WarmupCosineDecayScheduler(1e-2, warmup_steps=3, log_dir=sys.argv[1])
 x = np.zeros((40, 2), "float32")
 model.fit(x, x[:, :1], batch_size=8, epochs=3, verbose=0, callbacks=[cb])
 acc = EventAccumulator(os.path.join(sys.argv[1], "train")); acc.Reload()
-events = acc.Scalars("learning_rate")
+events = acc.Scalars("batch_learning_rate")
 assert [e.step for e in events] == list(range(15)), [e.step for e in events]
 assert np.array_equal(np.float32([e.value for e in events]), np.float32(cb.learning_rates))
 assert "tensorflow" not in {m.split(".")[0] for m in sys.modules if sys.modules[m] is not None}

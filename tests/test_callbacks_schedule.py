@@ -23,7 +23,7 @@ from conftest import (
 )
 
 import lr_tb
-from lr_tb import _keras_private
+from lr_tb import _keras_private, tags
 
 pytestmark = pytest.mark.backends
 
@@ -114,7 +114,7 @@ def test_fit_applies_and_logs_every_step(name, spe, tmp_path):
     steps, values = read_scalars(os.path.join(log_dir, "train"))
     assert steps == list(range(TOTAL))
     np.testing.assert_array_equal(values, np.float32(cb.learning_rates))
-    assert {"epoch_loss", "learning_rate"} <= keras_tags(os.path.join(log_dir, "train"))
+    assert {"epoch_loss", tags.LEARNING_RATE} <= keras_tags(os.path.join(log_dir, "train"))
     assert len(event_files(os.path.join(log_dir, "train"))) == 2  # Keras' and ours
     # 4. the epoch logs (History, Keras' TensorBoard) get the epoch's last rate
     np.testing.assert_allclose(

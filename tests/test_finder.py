@@ -15,7 +15,7 @@ import pytest
 from conftest import BACKEND, bias_model, read_scalars, requires_tensorflow, zeros_data
 
 import lr_tb
-from lr_tb import finder
+from lr_tb import finder, tags
 
 # -- fastai's published definitions (fastai/callback/schedule.py and AvgSmoothLoss in
 # fastai/learner.py, fastai 2.x), verbatim but for torch -> NumPy: the reference. -----------
@@ -304,10 +304,10 @@ def test_logged_rate_is_applied_rate_is_closed_form_and_run_has_the_figure(tmp_p
     steps, logged = read_scalars(run)
     assert steps == list(range(12))
     np.testing.assert_array_equal(logged, rates)
-    steps, losses = read_scalars(run, "loss")
+    steps, losses = read_scalars(run, tags.FINDER_LOSS)
     assert steps == list(range(12))
     np.testing.assert_array_equal(losses, np.float32(result.losses))
-    _, smoothed = read_scalars(run, "smoothed_loss")
+    _, smoothed = read_scalars(run, tags.FINDER_SMOOTHED_LOSS)
     np.testing.assert_array_equal(smoothed, np.float32(result.smoothed_losses))
     # The figure, as TensorBoard's image plugin reads it (what its Images tab shows).
     from tensorboard.backend.event_processing import plugin_event_accumulator

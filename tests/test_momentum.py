@@ -15,7 +15,7 @@ import pytest
 from conftest import BiasProbe, bias_model, read_scalars, zeros_data
 
 import lr_tb
-from lr_tb import _keras_private
+from lr_tb import _keras_private, tags
 from lr_tb.schedules import OneCycle
 
 ULPS = 2 * 2.0**-23  # two float32 ulps of a value in [0.5, 1)
@@ -63,7 +63,7 @@ def test_one_cycle_sgd_momentum_applied_logged_and_closed_form_agree(tmp_path):
     rates, momenta = schedule.values(np.arange(10)), schedule.momentum(np.arange(10))
     assert np.all(np.diff(momenta[:3]) < 0) and np.all(np.diff(momenta[3:]) > 0)
     steps, logged_rates = read_scalars(str(tmp_path / "train"))
-    steps_m, logged_momenta = read_scalars(str(tmp_path / "train"), "momentum")
+    steps_m, logged_momenta = read_scalars(str(tmp_path / "train"), tags.MOMENTUM)
     assert steps == steps_m == list(range(10))
     # the closed form, up to the rounding of a vectorized float32 cosine (the callback
     # evaluates 4,096 steps at a time)
@@ -124,12 +124,12 @@ def test_adamw_beta_1_and_weight_decay_match_a_hand_set_reference(tmp_path):
     weights = train_adam(keras.optimizers.AdamW(0.01, weight_decay=0.05), [cb])
     schedule = OneCycle(0.05, 6)
     rates, betas = schedule.values(np.arange(6)), schedule.momentum(np.arange(6))
-    steps, logged = read_scalars(str(tmp_path / "train"), "beta_1")
+    steps, logged = read_scalars(str(tmp_path / "train"), tags.BETA_1)
     assert steps == list(range(6))
     np.testing.assert_allclose(logged, betas, rtol=0, atol=ULPS)
     logged_rates = np.float32(cb.learning_rates)
     np.testing.assert_allclose(logged_rates, rates, rtol=0, atol=ULPS * 0.05)
-    _, decay = read_scalars(str(tmp_path / "train"), "effective_weight_decay")
+    _, decay = read_scalars(str(tmp_path / "train"), tags.EFFECTIVE_WEIGHT_DECAY)
     np.testing.assert_array_equal(decay, np.float32(0.05) * logged_rates)
     assert cb.weight_decays == decay.tolist()
     reference = train_adam(
@@ -148,9 +148,9 @@ def test_logging_beta_1_changes_no_bit_of_training(tmp_path):
     plain = train_adam(keras.optimizers.Adam(0.01), [])
     for a, b in zip(weights, plain, strict=True):
         np.testing.assert_array_equal(a, b)
-    steps, betas = read_scalars(str(tmp_path / "train"), "beta_1")
+    steps, betas = read_scalars(str(tmp_path / "train"), tags.BETA_1)
     assert steps == list(range(6)) and np.all(betas == np.float32(0.9))
-    _, decay = read_scalars(str(tmp_path / "train"), "effective_weight_decay")
+    _, decay = read_scalars(str(tmp_path / "train"), tags.EFFECTIVE_WEIGHT_DECAY)
     assert np.all(decay == 0.0)  # Adam without weight_decay
 
 
@@ -162,7 +162,7 @@ def test_plateau_logs_the_momentum_it_leaves_alone(tmp_path):
     )
     probe = BiasProbe()
     model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[cb, probe])
-    steps, momenta = read_scalars(str(tmp_path / "train"), "momentum")
+    steps, momenta = read_scalars(str(tmp_path / "train"), tags.MOMENTUM)
     assert steps == list(range(10)) and np.all(momenta == np.float32(0.8))
     assert_probe_replays(probe, cb.learning_rates, momenta)
 
@@ -172,7 +172,7 @@ def test_lr_tb_tensorboard_logs_momentum(tmp_path):
     model = bias_model(optimizer=keras.optimizers.SGD(0.1, momentum=0.5))
     tb = lr_tb.TensorBoard(str(tmp_path), log_momentum=True)
     model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[tb])
-    steps, momenta = read_scalars(str(tmp_path / "train"), "momentum")
+    steps, momenta = read_scalars(str(tmp_path / "train"), tags.MOMENTUM)
     assert steps == [0, 1] and np.all(momenta == np.float32(0.5))
 
 
@@ -184,7 +184,7 @@ def test_a_logger_beside_a_scheduler_writes_only_what_the_scheduler_does_not(tmp
     model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[scheduler, logger])
     run = str(tmp_path / "train")
     steps, rates = read_scalars(run)
-    steps_m, momenta = read_scalars(run, "momentum")
+    steps_m, momenta = read_scalars(run, tags.MOMENTUM)
     assert steps == steps_m == [0, 1, 2, 3]  # each point once
     assert rates.tolist() == scheduler.learning_rates
     assert momenta.tolist() == logger.momentums

@@ -18,6 +18,7 @@ from conftest import (
 )
 
 import lr_tb
+from lr_tb import tags
 
 pytestmark = pytest.mark.backends
 
@@ -157,7 +158,10 @@ def test_schedule_in_optimizer_is_refused_at_train_begin(tmp_path):
 
 def test_verbose_prints_reduction(capsys):
     run([1.0, 1.0, 1.0], factor=0.5, patience=1, verbose=1)
-    assert "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.5." in capsys.readouterr().out
+    assert (
+        "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.5 from epoch 3 on (epoch 2's "
+        "learning_rate, 1, is the rate it trained at)." in capsys.readouterr().out
+    )
 
 
 class FailAt(keras.callbacks.Callback):
@@ -209,7 +213,9 @@ def test_state_survives_backup_and_restore(tmp_path):
 
 def test_verbose_lines_have_one_format(capsys):
     """The starting rate once, then Keras' wording for each reduction, float32 artifacts
-    rounded away (a reduced 1e-3 prints 0.0005, not 0.0005000000237487257)."""
+    rounded away (a reduced 1e-3 prints 0.0005, not 0.0005000000237487257), saying in the
+    same line which epoch the new rate starts at and what the epoch's `learning_rate` (the
+    progress bar shows it right after) is, so the two numbers don't read as a contradiction."""
     cb = lr_tb.ReduceLROnPlateau(monitor="score", mode="min", factor=0.5, patience=1, verbose=1)
     model = bias_model(learning_rate=1e-3)
     x, y = zeros_data()
@@ -217,9 +223,12 @@ def test_verbose_lines_have_one_format(capsys):
     lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
     assert lines == [
         "Epoch 1: ReduceLROnPlateau learning rate 0.001.",
-        "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.0005.",
-        "Epoch 3: ReduceLROnPlateau reducing learning rate to 0.00025.",
-        "Epoch 4: ReduceLROnPlateau reducing learning rate to 0.000125.",
+        "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.0005 from epoch 3 on "
+        "(epoch 2's learning_rate, 0.001, is the rate it trained at).",
+        "Epoch 3: ReduceLROnPlateau reducing learning rate to 0.00025 from epoch 4 on "
+        "(epoch 3's learning_rate, 0.0005, is the rate it trained at).",
+        "Epoch 4: ReduceLROnPlateau reducing learning rate to 0.000125 from epoch 5 on "
+        "(epoch 4's learning_rate, 0.00025, is the rate it trained at).",
     ]
 
 
@@ -355,7 +364,7 @@ def test_a_keras_schedule_times_the_scale_bit_exact(tmp_path):
     steps, rates = read_scalars(run_dir)
     assert steps == list(range(30))
     np.testing.assert_array_equal(rates, expected)
-    steps, logged_scales = read_scalars(run_dir, "lr_scale")
+    steps, logged_scales = read_scalars(run_dir, tags.LR_SCALE)
     assert steps == list(range(30))
     np.testing.assert_array_equal(logged_scales, np.float32(np.repeat(scales, SPE)))
     assert cb.scale == 0.25 and float(model.optimizer.learning_rate) == expected[-1]
@@ -427,7 +436,7 @@ def test_scale_and_decisions_survive_backup_and_restore(tmp_path):
     assert resumed.steps == list(range(3 * SPE, 6 * SPE))
     assert resumed.learning_rates == straight.learning_rates[3 * SPE :]
     assert resumed.scale == straight.scale == 0.0625
-    for tag in ("learning_rate", "lr_scale"):
+    for tag in (tags.LEARNING_RATE, tags.LR_SCALE):
         want = read_scalars(str(tmp_path / "straight" / "train"), tag)
         got = read_scalars(os.path.join(log_dir, "train"), tag)
         assert got[0] == want[0] == list(range(6 * SPE))

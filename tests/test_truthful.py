@@ -30,6 +30,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.util import tensor_util
 
 import lr_tb
+from lr_tb import tags
 from lr_tb.schedules import evaluate
 
 pytestmark = pytest.mark.backends
@@ -127,7 +128,7 @@ def on_disk(log_dir):
         return [], np.zeros(0, np.float32)
     acc = EventAccumulator(run_dir(log_dir), size_guidance={"scalars": 0})
     acc.Reload()
-    if "learning_rate" not in acc.Tags()["scalars"]:
+    if tags.LEARNING_RATE not in acc.Tags()["scalars"]:
         return [], np.zeros(0, np.float32)
     return read_scalars(run_dir(log_dir))
 

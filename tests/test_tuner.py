@@ -16,6 +16,7 @@ from tensorboard.backend.event_processing.event_file_loader import EventFileLoad
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 import lr_tb
+from lr_tb import tags
 from lr_tb import tuner as lt
 
 SPE = 8  # 160 samples, validation_split 0.2, batch 16
@@ -482,7 +483,7 @@ def check_trial_runs(tuner, plain, board, min_trials):
     if tensorflow:
         assert not os.path.exists(os.path.join(plain, "train"))
     else:
-        assert "learning_rate" not in keras_tags(os.path.join(plain, "train"))
+        assert tags.LEARNING_RATE not in keras_tags(os.path.join(plain, "train"))
     return trials
 
 

@@ -1,5 +1,6 @@
 """History and writing: the `learning_rates` a callback keeps and the TensorBoard run it
-writes, `<log_dir>/train`, tag `learning_rate`, one point per optimizer step.
+writes, `<log_dir>/train`, tag `batch_learning_rate` (`lr_tb.tags`), one point per optimizer
+step.
 
 Points are appended in bulk (`add`), flushed at flush points, and the file is closed at the
 end of a fit. Beside the event files, `lr_tb_progress.json` records the step after the last
@@ -32,10 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from lr_tb import _fs, _process
+from lr_tb import _fs, _process, tags
 from lr_tb.event_writer import EventWriter
 
-TAG = "learning_rate"
+TAG = tags.LEARNING_RATE
 PROGRESS_FILE = "lr_tb_progress.json"
 OWNER_FILE = "lr_tb_writer.json"
 # A writer on another host whose heartbeat is older than this (seconds) is gone.

@@ -22,10 +22,10 @@ function of the step (`_rates_at`).
 **Momentum and weight decay** (`log_momentum`, `log_weight_decay`): the optimizer's momentum
 (`momentum` of SGD, `beta_1` of Adam, AdamW, Adamax, Nadam) is recorded in the train step by
 the optimizer's momentum slot (`lr_tb._keras_private.MomentumSlot`), like the rate, and
-written beside it, tag `momentum` or `beta_1`. The effective weight decay of a step is
-`weight_decay * learning_rate` (float32), tag `effective_weight_decay`: Keras 3 applies every
-optimizer's `weight_decay` decoupled, `w -= w * weight_decay * learning_rate` with the rate the
-step applied (0.0 for an optimizer without `weight_decay`).
+written beside it, tag `batch_momentum` or `batch_beta_1`. The effective weight decay of a
+step is `weight_decay * learning_rate` (float32), tag `batch_effective_weight_decay`: Keras 3
+applies every optimizer's `weight_decay` decoupled, `w -= w * weight_decay * learning_rate`
+with the rate the step applied (0.0 for an optimizer without `weight_decay`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from lr_tb import _fs, _trial
+from lr_tb import _fs, _trial, tags
 from lr_tb import _keras_private as P
 from lr_tb import _validation as v
 from lr_tb.callbacks._run_log import PROGRESS_FILE, TAG, RunLog
@@ -64,7 +64,7 @@ def _finish_active() -> None:
 _RUNTIME_ATTRS = frozenset(
     {"_model", "params", "_optimizer", "_log", "_slot", "_hook", "_momentum_slot"}
 )
-WEIGHT_DECAY_TAG = "effective_weight_decay"
+WEIGHT_DECAY_TAG = tags.EFFECTIVE_WEIGHT_DECAY
 
 # Keras' own callbacks that set the optimizer's rate.
 _KERAS_RATE_CALLBACKS = (
@@ -238,7 +238,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         last = self._last_logged_rate
         if last is not None:
             if logs is not None:
-                logs[TAG] = last
+                logs[tags.EPOCH_LOG_KEY] = last
             if self.verbose > 0:
                 self._print_epoch(epoch)
 
@@ -339,7 +339,7 @@ class LearningRateCallback(keras.callbacks.Callback):
                     momenta[:lost] = own if exact_momenta is None else exact_momenta
         extra = {}
         if momenta is not None:
-            extra[self._momentum_slot.attr] = momenta
+            extra[tags.momentum(self._momentum_slot.attr)] = momenta
         if self.log_weight_decay:
             decay = np.float32(P.weight_decay_of(self._optimizer))
             extra[WEIGHT_DECAY_TAG] = (decay * rates).astype(np.float32)
@@ -359,7 +359,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         self._log.add(steps, rates, self._keep_step(steps), extra)
         self.steps, self.learning_rates = self._log.steps, self._log.rates
         if momenta is not None:
-            self.momentums = self._log.extra[self._momentum_slot.attr]
+            self.momentums = self._log.extra[tags.momentum(self._momentum_slot.attr)]
         if self.log_weight_decay:
             self.weight_decays = self._log.extra[WEIGHT_DECAY_TAG]
 
@@ -368,13 +368,13 @@ class LearningRateCallback(keras.callbacks.Callback):
         return {}
 
     def _extra_tags(self) -> set[str]:
-        """The tags this callback writes beside `learning_rate` in this fit."""
-        tags = set()
+        """The tags this callback writes beside `batch_learning_rate` in this fit."""
+        names = set()
         if self.log_momentum and self._momentum_slot is not None:
-            tags.add(self._momentum_slot.attr)
+            names.add(tags.momentum(self._momentum_slot.attr))
         if self.log_weight_decay:
-            tags.add(WEIGHT_DECAY_TAG)
-        return tags
+            names.add(WEIGHT_DECAY_TAG)
+        return names
 
     def _defers_to(self, other: LearningRateCallback) -> bool:
         """Two lr_tb callbacks of one fit write the same run: only one of them writes."""

@@ -23,7 +23,7 @@ class LearningRateLogger(LearningRateCallback):
 
     Args:
         log_dir: TensorBoard log directory; points go to run `<log_dir>/train`, tag
-            `learning_rate`.
+            `batch_learning_rate`.
         every_n_steps: log the steps that are multiples of this, >= 1 (the epoch logs and
             `History` still get each epoch's last applied rate).
         verbose: 0 silent; 1 prints the rates of each epoch where they change.

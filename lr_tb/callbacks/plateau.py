@@ -13,12 +13,13 @@ import numpy as np
 
 from lr_tb import _keras_private as P
 from lr_tb import _validation as v
+from lr_tb import tags
 from lr_tb.callbacks.schedule import ScheduleCallback
 
 _MODES = ("auto", "min", "max")
 _THRESHOLD_MODES = ("abs", "rel")
 STATE_FILE = "lr_tb_plateau.json"
-SCALE_TAG = "lr_scale"
+SCALE_TAG = tags.LR_SCALE
 
 # How far (relative) the rate the optimizer holds, divided by the schedule's rate at the last
 # step, may be from a power of `factor` and still be taken as that power: both are float32
@@ -45,7 +46,7 @@ class ReduceLROnPlateau(ScheduleCallback):
     the next epoch. A NaN metric counts as no improvement and warns; the rate never becomes
     NaN. The first `warmup_epochs` epochs (Keras' epoch index, so a resumed fit counts from
     the run's start) are not looked at: no best, no wait, no reduction. Every step's rate is
-    written to `<log_dir>/train`, tag `learning_rate`.
+    written to `<log_dir>/train`, tag `batch_learning_rate`.
 
     **Alone** (`schedule=None`), the rate is the optimizer's float `learning_rate`, constant
     within an epoch, reduced in place (Keras' behaviour); an optimizer that holds a
@@ -61,7 +62,7 @@ class ReduceLROnPlateau(ScheduleCallback):
     above is the rate of the epoch's last step. So `min_lr` floors the *product*, at every
     step: the reductions never take the rate below `min_lr`, but where the schedule itself is
     below `min_lr` (a warmup's start, a cosine's end) its own rate applies. The scale is
-    written beside the rate, tag `lr_scale`, one point per step (the scale that step used;
+    written beside the rate, tag `batch_lr_scale`, one point per step (the scale that step used;
     steps a resumed fit fills in after a hard kill get their rate only).
     The schedule's own warmup shapes the rate and `warmup_epochs` only stops the counting:
     they are independent, and `warmup_epochs >= ceil(warmup_steps / steps_per_epoch)` keeps
@@ -314,17 +315,17 @@ class ReduceLROnPlateau(ScheduleCallback):
             super()._mirror()
 
     def _extra_series(self, steps: np.ndarray) -> dict[str, np.ndarray]:
-        """Beside each step's rate, the scale that step used (tag `lr_scale`)."""
+        """Beside each step's rate, the scale that step used (tag `batch_lr_scale`)."""
         extra = super()._extra_series(steps)
         if self._scheduled:
             extra[SCALE_TAG] = np.full(steps.shape, self.scale, dtype=np.float32)
         return extra
 
     def _extra_tags(self) -> set[str]:
-        tags = super()._extra_tags()
+        names = super()._extra_tags()
         if self._scheduled:
-            tags.add(SCALE_TAG)
-        return tags
+            names.add(SCALE_TAG)
+        return names
 
     # -- lifecycle -----------------------------------------------------------------------
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
@@ -467,7 +468,8 @@ class ReduceLROnPlateau(ScheduleCallback):
             if self.verbose > 0:
                 P.print_msg(
                     f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing the learning-rate scale "
-                    f"to {self._pending_scale:.6g}."
+                    f"to {self._pending_scale:.6g} from epoch {epoch + 2} on (epoch {epoch + 1}'s "
+                    f"learning_rate, {old:.6g}, is the rate its last step trained at)."
                 )
             return True
         (old,) = P.read(self._model, self._optimizer, [P.held_rate(self._optimizer)])
@@ -479,6 +481,7 @@ class ReduceLROnPlateau(ScheduleCallback):
         if self.verbose > 0:
             P.print_msg(
                 f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
-                f"{float(np.float32(new)):.6g}."
+                f"{float(np.float32(new)):.6g} from epoch {epoch + 2} on (epoch {epoch + 1}'s "
+                f"learning_rate, {float(np.float32(old)):.6g}, is the rate it trained at)."
             )
         return True

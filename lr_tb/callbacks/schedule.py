@@ -20,7 +20,7 @@ class ScheduleCallback(LearningRateCallback):
     bulk (a window of 4,096 steps at a time), into a table the compiled train step reads, so
     the same compiled step serves every fit and every schedule; what each update used is
     recorded in the step and written to TensorBoard run `<log_dir>/train`, tag
-    `learning_rate`, bit for bit. After `fit`, the optimizer applies its own rate again, its
+    `batch_learning_rate`, bit for bit. After `fit`, the optimizer applies its own rate again, its
     `learning_rate` variable holding the rate of the last step.
 
     The optimizer must be compiled with a float `learning_rate` (the schedule replaces it).
@@ -36,11 +36,12 @@ class ScheduleCallback(LearningRateCallback):
         flush_secs: also write and flush inside an epoch at most this many seconds apart
             (None: only at epoch end and every 2,048 steps). A killed process loses at most
             this much.
-        log_momentum: also write the momentum (SGD, tag `momentum`) or `beta_1` (Adam,
-            AdamW, Adamax, Nadam, tag `beta_1`) each update applied, recorded in the step.
+        log_momentum: also write the momentum (SGD, tag `batch_momentum`) or `beta_1`
+            (Adam, AdamW, Adamax, Nadam, tag `batch_beta_1`) each update applied, recorded in
+            the step.
             Other optimizers are refused at train begin (TypeError).
         log_weight_decay: also write each update's effective weight decay,
-            `weight_decay * learning_rate`, tag `effective_weight_decay`.
+            `weight_decay * learning_rate`, tag `batch_effective_weight_decay`.
 
     Raises:
         TypeError: `schedule` is not a `LearningRateSchedule`, or another argument has the

@@ -7,7 +7,8 @@ from typing import Any
 
 import keras
 
-from lr_tb import _trial
+from lr_tb import _keras_private as P
+from lr_tb import _trial, tags
 from lr_tb.callbacks.logger import LearningRateLogger
 
 
@@ -16,11 +17,16 @@ class TensorBoard(keras.callbacks.TensorBoard):
 
     A drop-in for `keras.callbacks.TensorBoard` (same arguments, same runs): beside Keras'
     `epoch_loss` and friends in `<log_dir>/train`, an internal `lr_tb.LearningRateLogger`
-    writes scalar `learning_rate` there, one point per optimizer step (0-based, on the
+    writes scalar `batch_learning_rate` there, one point per optimizer step (0-based, on the
     absolute axis: a fit with `initial_epoch > 0` goes on at `initial_epoch *
     steps_per_epoch`). It logs whatever rate the optimizer applies: a float, a Keras or lr_tb
-    schedule, or the schedule an lr_tb scheduler applies (give that scheduler no `log_dir`,
-    or the rate is written twice).
+    schedule, or the schedule an lr_tb scheduler applies (give that scheduler no `log_dir`:
+    this callback already writes its rate).
+
+    One learning-rate chart: Keras' own TensorBoard also writes `epoch_learning_rate`, the
+    optimizer's rate read once at each epoch's end (a few points, which TensorBoard smooths
+    and draws as if it were another schedule). This one leaves it out, so the per-step curve
+    is the only rate in the run; `write_epoch_learning_rate=True` keeps Keras' as well.
 
     In a keras-tuner search it is moved like Keras' own (its class is named `TensorBoard`):
     each trial execution writes to `<log_dir>/<trial_id>/execution<n>`. On JAX and torch,
@@ -30,6 +36,8 @@ class TensorBoard(keras.callbacks.TensorBoard):
     Args:
         log_dir, *args, **kwargs: as for `keras.callbacks.TensorBoard`.
         log_momentum, log_weight_decay: as for `lr_tb.LearningRateLogger` (keyword only).
+        write_epoch_learning_rate: also write Keras' `epoch_learning_rate` (keyword only;
+            default False: the per-step `batch_learning_rate` is the run's rate curve).
 
     Attributes:
         learning_rates, steps: the last fit's logged rates and their steps, as for
@@ -50,18 +58,26 @@ class TensorBoard(keras.callbacks.TensorBoard):
         *args: Any,
         log_momentum: bool = False,
         log_weight_decay: bool = False,
+        write_epoch_learning_rate: bool = False,
         **kwargs: Any,
     ) -> None:
-        for name, value in (("log_momentum", log_momentum), ("log_weight_decay", log_weight_decay)):
+        for name, value in (
+            ("log_momentum", log_momentum),
+            ("log_weight_decay", log_weight_decay),
+            ("write_epoch_learning_rate", write_epoch_learning_rate),
+        ):
             if not isinstance(value, bool):
                 raise TypeError(f"Argument `{name}` must be a bool. Received: {name}={value!r}")
         self.log_momentum = log_momentum
         self.log_weight_decay = log_weight_decay
+        self.write_epoch_learning_rate = write_epoch_learning_rate
         if isinstance(log_dir, bool) or not isinstance(log_dir, (str, os.PathLike)):
             raise TypeError(
                 f"Argument `log_dir` must be a string path. Received: log_dir={log_dir!r}"
             )
         super().__init__(os.fspath(log_dir), *args, **kwargs)
+        if not write_epoch_learning_rate:
+            P.leave_out_epoch_rate(self)
         self._rate_logger: LearningRateLogger | None = None
         self._fitting = False
         self._trial_hparams: tuple[str, dict[str, Any]] | None = None
@@ -131,6 +147,9 @@ class TensorBoard(keras.callbacks.TensorBoard):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._rate_logger.on_epoch_end(epoch, logs)
+        if logs is not None and not self.write_epoch_learning_rate:
+            # the epoch's `learning_rate` stays in the logs (History); only not written here
+            logs = {k: value for k, value in logs.items() if k != tags.EPOCH_LOG_KEY}
         super().on_epoch_end(epoch, logs)
 
     def on_train_end(self, logs: dict | None = None) -> None:
