@@ -17,12 +17,13 @@ import os
 import shutil
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# isort: split
+import lr_tb  # first: Keras, imported by lr_tb, then starts without TensorFlow's C++ lines
 
-import keras  # noqa: E402
+# isort: split
+import keras
 
-import lr_tb  # noqa: E402
-from lr_tb import article, datasets  # noqa: E402
+from lr_tb import article, datasets
 
 
 def small_cnn() -> keras.Model:

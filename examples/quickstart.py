@@ -4,7 +4,10 @@ TensorBoard run per schedule: Keras' loss curves and lr_tb's per-step learning r
     python examples/quickstart.py --logdir runs
     tensorboard --logdir runs
 
-Runs offline on synthetic data (no download) in well under a minute on 2 CPU cores.
+The runs are `<logdir>/quickstart/<schedule>`, so they sit beside the article demo's
+(`lr-tb demo --logdir runs`) instead of replacing them; a re-run replaces its own runs (say
+which), unless `--keep`. Runs offline on synthetic data (no download) in well under a minute on
+2 CPU cores.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ import os
 import shutil
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# isort: split
+import lr_tb  # first: Keras, imported by lr_tb, then starts without TensorFlow's C++ lines
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import lr_tb  # noqa: E402
+# isort: split
+import keras
+import numpy as np
 
 
 def make_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -31,8 +34,12 @@ def make_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x.astype("float32"), y
 
 
-def schedulers(log_dir: str, epochs: int) -> dict[str, keras.callbacks.Callback]:
-    """The article's four schedules, with the article's settings where it gives them."""
+RUN_GROUP = "quickstart"  # its runs: <logdir>/quickstart/<schedule>
+
+
+def schedulers() -> dict[str, keras.callbacks.Callback]:
+    """The article's four schedules, with the article's settings where it gives them. No
+    `log_dir`: each run's `lr_tb.TensorBoard` writes the rate they apply."""
     return {
         # step decay on a plateau: halve the rate when val_loss stops improving
         "plateau": lr_tb.ReduceLROnPlateau(
@@ -40,7 +47,6 @@ def schedulers(log_dir: str, epochs: int) -> dict[str, keras.callbacks.Callback]
             factor=0.5,
             patience=1,
             min_delta=1e-3,
-            log_dir=os.path.join(log_dir, "plateau"),
             verbose=1,
         ),
         # exponential decay once per epoch: base 1e-3, decay 0.9, floor 1e-6
@@ -48,7 +54,6 @@ def schedulers(log_dir: str, epochs: int) -> dict[str, keras.callbacks.Callback]
             learning_rate_base=1e-2,
             decay_rate=0.7,
             min_learning_rate=1e-6,
-            log_dir=os.path.join(log_dir, "exponential"),
         ),
         # cosine annealing with linear warmup and a hold at the peak, per step
         "warmup_cosine": lr_tb.WarmupCosineDecayScheduler(
@@ -57,7 +62,6 @@ def schedulers(log_dir: str, epochs: int) -> dict[str, keras.callbacks.Callback]
             warmup_epochs=1,
             hold_epochs=0.5,
             min_learning_rate=1e-5,
-            log_dir=os.path.join(log_dir, "warmup_cosine"),
         ),
         # the article's restarts: cycles of 5, 10, 15, 20 and 50 % of the run
         "cosine_restarts": lr_tb.CosineRestartsScheduler(
@@ -66,7 +70,6 @@ def schedulers(log_dir: str, epochs: int) -> dict[str, keras.callbacks.Callback]
             warmup_fraction=0.1,
             warmup_learning_rate=1e-4,
             min_learning_rate=1e-5,
-            log_dir=os.path.join(log_dir, "cosine_restarts"),
         ),
     }
 
@@ -79,17 +82,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep",
         action="store_true",
-        help="keep existing runs under --logdir (default: replace them)",
+        help="keep this example's earlier runs (default: replace them; other runs under "
+        "--logdir are never touched)",
     )
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.samples < 64:
         parser.error("--epochs must be >= 1 and --samples >= 64")
 
     x, y = make_data(args.samples)
-    for name, scheduler in schedulers(args.logdir, args.epochs).items():
-        run_dir = os.path.join(args.logdir, name)
-        if not args.keep:
-            shutil.rmtree(run_dir, ignore_errors=True)
+    for name, scheduler in schedulers().items():
+        run_dir = os.path.join(args.logdir, RUN_GROUP, name)
+        if not args.keep and os.path.isdir(run_dir):
+            shutil.rmtree(run_dir)
+            print(f"replaced the earlier run {run_dir} (--keep keeps it)")
         keras.utils.set_random_seed(0)
         model = keras.Sequential(
             [
@@ -109,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             epochs=args.epochs,
             validation_split=0.2,
             verbose=2,
-            callbacks=[keras.callbacks.TensorBoard(run_dir), scheduler],
+            callbacks=[lr_tb.TensorBoard(run_dir), scheduler],
         )
         rates = scheduler.learning_rates
         print(

@@ -16,13 +16,14 @@ import os
 import shutil
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# isort: split
+import lr_tb  # first: Keras, imported by lr_tb, then starts without TensorFlow's C++ lines
 
-import keras  # noqa: E402
-import keras_tuner as kt  # noqa: E402
+# isort: split
+import keras
+import keras_tuner as kt
 
-import lr_tb  # noqa: E402
-from lr_tb import datasets  # noqa: E402
+from lr_tb import datasets
 
 
 def build_model(hp: kt.HyperParameters) -> keras.Model:
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=32,
         validation_data=(digits.x_test, digits.y_test),
         verbose=0,
-        callbacks=[keras.callbacks.TensorBoard(args.logdir)],
+        callbacks=[lr_tb.TensorBoard(args.logdir)],
     )
     tuner.results_summary(num_trials=3)
     best = tuner.get_best_hyperparameters(1)[0].values

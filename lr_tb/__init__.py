@@ -7,7 +7,8 @@ run as `keras.callbacks.TensorBoard`'s curves.
 `import lr_tb` imports the schedules and callbacks (which registers their serialization
 names for `keras.saving.load_model`), except while the `lr-tb` command starts: there each
 name below is imported on first use, so `lr-tb --help` answers without loading Keras and its
-backend.
+backend. When `import lr_tb` is what imports Keras, TensorFlow's C++ start-up lines stay quiet
+(`lr_tb._quiet`: `TF_CPP_MIN_LOG_LEVEL` defaults to 3; a level you set is kept).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Each public name and the module it comes from, imported on first use (PEP 562).
 _NAMES = {
@@ -87,7 +88,10 @@ def _cli_startup() -> bool:
 
 
 if "keras" in sys.modules or not _cli_startup():
-    from lr_tb import callbacks, schedules  # noqa: F401  (see the module docstring)
+    from lr_tb import _quiet
+
+    _quiet.import_keras()
+    from lr_tb import callbacks, schedules  # noqa: F401, E402  (see the module docstring)
 
 
 __all__ = [

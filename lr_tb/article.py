@@ -1,8 +1,9 @@
 """The article, reproduced in TensorBoard: its CNN trained with each of its four schedules.
 
 One run per schedule under `logdir` (`plateau`, `exponential`, `warmup_cosine`,
-`cosine_restarts`), each with `train`/`validation` curves from `keras.callbacks.TensorBoard`
-and every step's `learning_rate` from lr_tb in `train`.
+`cosine_restarts`), each written by `lr_tb.TensorBoard`: Keras' `train`/`validation` curves
+and, in `train`, `batch_learning_rate`, the rate every step applied (the run's only rate
+chart, the first TensorBoard opens).
 
 The article's setting is the default: 10 epochs, batch 31, Adam, base rate 1e-3, exponential
 decay 0.9 per epoch, floor 1e-6. `quick=True` trains on 600 offline digits for 4 epochs (well
@@ -26,6 +27,7 @@ from lr_tb.callbacks import (
     ExponentialDecayScheduler,
     LearningRateCallback,
     ReduceLROnPlateau,
+    TensorBoard,
     WarmupCosineDecayScheduler,
 )
 
@@ -63,8 +65,9 @@ def article_cnn() -> keras.Model:
     )
 
 
-def scheduler(name: str, log_dir: str, verbose: int = 1) -> LearningRateCallback:
-    """The article's callback for each schedule, with the article's settings."""
+def scheduler(name: str, verbose: int = 1) -> LearningRateCallback:
+    """The article's callback for each schedule, with the article's settings (no `log_dir`:
+    the run's `lr_tb.TensorBoard` writes the rate it applies)."""
     if name == "plateau":
         # The article halves the rate on a plateau of val_loss with patience 2. So that the
         # drop shows within a few epochs (the quick demo has 4), this halves it after any
@@ -76,7 +79,6 @@ def scheduler(name: str, log_dir: str, verbose: int = 1) -> LearningRateCallback
             patience=0,
             min_delta=0.03,
             min_lr=FLOOR,
-            log_dir=log_dir,
             verbose=verbose,
         )
     if name == "exponential":
@@ -84,7 +86,6 @@ def scheduler(name: str, log_dir: str, verbose: int = 1) -> LearningRateCallback
             learning_rate_base=BASE,
             decay_rate=0.9,
             min_learning_rate=FLOOR,
-            log_dir=log_dir,
             verbose=verbose,
         )
     if name == "warmup_cosine":
@@ -94,7 +95,6 @@ def scheduler(name: str, log_dir: str, verbose: int = 1) -> LearningRateCallback
             warmup_epochs=1,
             hold_epochs=0.5,
             min_learning_rate=FLOOR,
-            log_dir=log_dir,
             verbose=verbose,
         )
     if name == "cosine_restarts":
@@ -104,7 +104,6 @@ def scheduler(name: str, log_dir: str, verbose: int = 1) -> LearningRateCallback
             warmup_fraction=0.1,
             warmup_learning_rate=1e-5,
             min_learning_rate=FLOOR,
-            log_dir=log_dir,
             verbose=verbose,
         )
     raise ValueError(f"Argument `name` must be one of {list(RUNS)}. Received: name={name!r}")
@@ -129,7 +128,7 @@ def run(
         run_dir = os.path.join(logdir, name)
         if not keep:
             shutil.rmtree(run_dir, ignore_errors=True)
-        callback = scheduler(name, run_dir, verbose=1 if verbose else 0)
+        callback = scheduler(name, verbose=1 if verbose else 0)
         keras.utils.set_random_seed(0)
         model = article_cnn()
         model.compile(
@@ -146,7 +145,7 @@ def run(
             epochs=setting.epochs,
             validation_data=(digits.x_test, digits.y_test),
             verbose=verbose,
-            callbacks=[keras.callbacks.TensorBoard(run_dir), callback],
+            callbacks=[TensorBoard(run_dir), callback],
         )
         results[name] = callback
     return results

@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import read_scalars
+from conftest import keras_tags, read_scalars
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
@@ -40,13 +40,15 @@ def readme_commands():
             commands += [part.strip() for part in line.split("&&") if part.strip()]
     prose = re.sub(r"```.*?```", "", README, flags=re.S)
     for span in re.findall(r"`([^`\n]+)`", prose):
-        if re.match(r"(lr-tb|python3?|pip|tensorboard) ", span):
+        if re.match(r"([A-Z_]+=\S+ )*(lr-tb|python3?|pip|tensorboard) ", span):
             commands.append(span.strip())
     return sorted(set(commands))
 
 
 def _kind(command):
     words = command.split()
+    if re.match(r"[A-Z_]+=\S+ ", command) and "tensorboard --logdir" in command:
+        return "quiet tensorboard"  # started and read back below
     if words[0] == "lr-tb" and words[1].endswith(":"):
         return "output"  # an error message shown as an example, checked in test_cli.py
     if words[0] in (".", "pip", "python3", "ruff") or "pytest" in command:
@@ -75,6 +77,7 @@ def test_the_readme_shows_these_commands():
         in (RUNNABLE)
     )
     assert "lr-tb preview --list" in RUNNABLE
+    assert len([c for c in readme_commands() if _kind(c) == "quiet tensorboard"]) == 1
     installs = [c for c in readme_commands() if _kind(c) == "install"]
     assert 'pip install -e ".[demo]"' in installs and 'pip install -e ".[test,backends]"' in (
         installs
@@ -123,17 +126,21 @@ def _argv(command):
 def test_readme_command(command, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     env["KERAS_HOME"] = str(tmp_path / "keras_home")  # no cached MNIST: as on a new machine
+    demo_run = tmp_path / "runs" / "plateau" / "train" / "events.out.tfevents.demo"
+    if command.startswith("python examples/quickstart.py"):  # after the demo, as the README
+        demo_run.parent.mkdir(parents=True)
+        demo_run.write_bytes(b"the demo's run")
     result = subprocess.run(
         _argv(command), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    if command.startswith("lr-tb"):  # TensorFlow's C++ log lines stay quiet (issue 10.4)
-        noise = [
-            line
-            for line in result.stderr.splitlines()
-            if re.match(r"[IWE]\d{4} |WARNING: All log messages", line)
-        ]
-        assert noise == []
+    # TensorFlow's C++ log lines stay quiet (issue 10.4), the examples' too (issue 18)
+    noise = [
+        line
+        for line in result.stderr.splitlines()
+        if re.match(r"[IWE]\d{4} |WARNING: All log messages", line)
+    ]
+    assert noise == []
     out = result.stdout
     if command == "lr-tb demo --quick --logdir runs":
         # "It ends by printing `tensorboard --logdir runs`, which shows four runs ..."
@@ -144,13 +151,18 @@ def test_readme_command(command, tmp_path):
             assert (tmp_path / "runs" / name / "validation").is_dir()
     elif command.startswith("python examples/quickstart.py"):
         assert f"tensorboard --logdir {command.split()[-1]}" in out
+        # its own runs, beside the demo's: the demo's run is untouched
+        assert demo_run.read_bytes() == b"the demo's run"
         for name in RUNS:
-            train = str(tmp_path / "runs" / name / "train")
-            steps, rates = read_scalars(train)
+            run = tmp_path / "runs" / "quickstart" / name
+            steps, rates = read_scalars(str(run / "train"))
             assert steps == list(range(6 * 50)), name  # 6 epochs, 3200 samples, batch 64
             assert np.all(np.isfinite(rates)) and np.all(rates > 0)
-            assert (tmp_path / "runs" / name / "validation").is_dir()
-        _, restarts = read_scalars(str(tmp_path / "runs" / "cosine_restarts" / "train"))
+            assert (run / "validation").is_dir()
+            assert "epoch_learning_rate" not in keras_tags(str(run / "train"))  # one LR chart
+        _, restarts = read_scalars(
+            str(tmp_path / "runs" / "quickstart" / "cosine_restarts" / "train")
+        )
         assert np.sum(np.diff(restarts) > 0) >= 4  # climbs back at every restart
     elif "--png" in command:
         png = tmp_path / command.split("--png ")[1].split()[0]
@@ -161,3 +173,63 @@ def test_readme_command(command, tmp_path):
         steps, _ = read_scalars(str(tmp_path / "runs" / "plateau" / "train"))
         assert steps == list(range(2))  # SMALL_DEMO: 62 samples, batch 31, 1 epoch
     assert "Traceback" not in result.stderr
+
+
+def test_the_quiet_tensorboard_command_prints_no_tensorflow_lines(tmp_path):
+    """The README's way to start TensorBoard without TensorFlow's C++ lines, run as shown in
+    bash on a terminal (a pty: what a user's shell gives it), plus a free port: it serves, its
+    address shows at once, and nothing it prints is such a line."""
+    import pty
+    import select
+    import signal
+    import socket
+    import time
+
+    (command,) = [c for c in readme_commands() if _kind(c) == "quiet tensorboard"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = command.replace("--logdir runs", f"--logdir runs --port {port}", 1)
+    (tmp_path / "runs").mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
+    master, terminal = pty.openpty()
+    process = subprocess.Popen(
+        ["bash", "-c", command],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=terminal,
+        start_new_session=True,
+    )
+    os.close(terminal)
+    printed = b""
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and f":{port}/".encode() not in printed:
+            if select.select([master], [], [], 1.0)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the terminal closed: the command ended
+                    break
+                if not chunk:
+                    break
+                printed += chunk
+        time.sleep(1.0)  # anything printed right after the address
+        while select.select([master], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            printed += chunk
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        os.close(master)
+    lines = printed.decode(errors="replace").replace("\r", "").splitlines()
+    assert any(f":{port}/" in line for line in lines), lines  # "TensorBoard 2.x at http://..."
+    noise = [line for line in lines if re.match(r"[IWE]\d{4} |WARNING: All log messages", line)]
+    assert noise == [] and not any("cuInit" in line for line in lines), lines
