@@ -11,6 +11,7 @@ from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
 from lr_tb import event_writer
 from lr_tb.event_writer import EventWriter, encode_scalar_events
+from lr_tb.tags import LEARNING_RATE as TAG
 
 pytestmark = pytest.mark.backends
 
@@ -18,8 +19,8 @@ pytestmark = pytest.mark.backends
 def test_points_read_back_exactly(tmp_path):
     writer = EventWriter(str(tmp_path / "train"))
     values = np.float32([1e-3, 7.5e-4, 1.2345678e-5, 0.0])
-    writer.write("learning_rate", [0, 1, 2, 3], values, wall_times=[10.0, 11.0, 12.0, 13.0])
-    writer.write("learning_rate", [4], [2e-6])
+    writer.write(TAG, [0, 1, 2, 3], values, wall_times=[10.0, 11.0, 12.0, 13.0])
+    writer.write(TAG, [4], [2e-6])
     writer.close()
     assert writer.points_written == 5 and writer.closed
     steps, read = read_scalars(str(tmp_path / "train"))
@@ -47,12 +48,12 @@ def test_files_of_two_processes_in_one_second_are_read_in_the_order_they_were_ma
     at(next(clock))
     monkeypatch.setattr(event_writer.os, "getpid", lambda: 99999)
     crashed = EventWriter(str(tmp_path))
-    crashed.write("learning_rate", range(5), [1.0] * 5)
+    crashed.write(TAG, range(5), [1.0] * 5)
     crashed.close()
     at(next(clock))
     monkeypatch.setattr(event_writer.os, "getpid", lambda: 10000)
     resumed = EventWriter(str(tmp_path))
-    resumed.write("learning_rate", range(3), [2.0] * 3)
+    resumed.write(TAG, range(3), [2.0] * 3)
     resumed.close()
     names = [os.path.basename(p) for p in (crashed.path, resumed.path)]
     assert sorted(names) == names, names
@@ -63,7 +64,7 @@ def test_files_of_two_processes_in_one_second_are_read_in_the_order_they_were_ma
 
 def test_flushed_points_are_on_disk_before_close(tmp_path):
     writer = EventWriter(str(tmp_path))
-    writer.write("learning_rate", range(100), np.linspace(1, 0, 100))
+    writer.write(TAG, range(100), np.linspace(1, 0, 100))
     writer.flush()
     steps, _ = read_scalars(str(tmp_path))  # another reader, file still open
     assert steps == list(range(100))
@@ -73,7 +74,7 @@ def test_flushed_points_are_on_disk_before_close(tmp_path):
 
 def test_record_framing_and_crc(tmp_path):
     writer = EventWriter(str(tmp_path))
-    writer.write("learning_rate", [0, 1], [0.5, 0.25])
+    writer.write(TAG, [0, 1], [0.5, 0.25])
     writer.close()
     data = open(writer.path, "rb").read()
     offset, records = 0, 0
@@ -92,7 +93,7 @@ def test_record_framing_and_crc(tmp_path):
 def test_mismatched_lengths_are_refused(tmp_path):
     writer = EventWriter(str(tmp_path))
     with pytest.raises(ValueError, match="same length"):
-        writer.write("learning_rate", [0, 1], [0.1])
+        writer.write(TAG, [0, 1], [0.1])
     writer.close()
 
 
@@ -100,7 +101,7 @@ def test_files_sort_in_creation_order(tmp_path):
     # one file per fit: a 10th fit in the same second must not sort before the 9th
     for fit in range(12):
         writer = EventWriter(str(tmp_path))
-        writer.write("learning_rate", [fit], [float(fit)])
+        writer.write(TAG, [fit], [float(fit)])
         writer.close()
     names = sorted(os.listdir(tmp_path))
     assert [int(n.split(".")[-2]) for n in names] == sorted(int(n.split(".")[-2]) for n in names)
@@ -130,7 +131,7 @@ def test_vectorized_encoding_is_byte_for_byte_protobuf():
 def test_negative_steps_are_refused(tmp_path):
     writer = EventWriter(str(tmp_path))
     with pytest.raises(ValueError, match="steps"):
-        writer.write("learning_rate", [-1], [0.1])
+        writer.write(TAG, [-1], [0.1])
     writer.close()
 
 

@@ -192,7 +192,7 @@ def test_two_files_growing_in_one_run_are_both_read(tmp_path, loader):
     run_dir = str(tmp_path / "run" / "train")
     ours = EventWriter(run_dir)
     keras_like = tf.summary.create_file_writer(run_dir)
-    ours.write("learning_rate", [0, 1], [1.0, 0.5])
+    ours.write(TAG, [0, 1], [1.0, 0.5])
     ours.flush()
     with keras_like.as_default():
         tf.summary.scalar("epoch_loss", 3.0, step=0)
@@ -200,7 +200,7 @@ def test_two_files_growing_in_one_run_are_both_read(tmp_path, loader):
     with tensorboard(tmp_path, *loader, "--reload_interval", "1") as base:
         wait_for(lambda: len(scalar_series(base, "run/train")) == 2)
         # both files grow after the server has read them
-        ours.write("learning_rate", [2, 3], [0.25, 0.125])
+        ours.write(TAG, [2, 3], [0.25, 0.125])
         ours.flush()
         with keras_like.as_default():
             tf.summary.scalar("epoch_loss", 2.0, step=1)

@@ -1,5 +1,6 @@
 """Make the README's pictures from the real thing: the quick demo's runs in the real
-TensorBoard, photographed by headless Chromium, and one `lr-tb preview --png` per schedule.
+TensorBoard, photographed by headless Chromium (the first screen `tensorboard --logdir runs`
+opens on, and filtered views), and one `lr-tb preview --png` per schedule.
 
     apt-get install --no-install-recommends chromium   # Debian's package: /usr/bin/chromium
     python tools/screenshots.py                        # writes docs/*.png
@@ -198,9 +199,16 @@ def main() -> int:
         )
         with tensorboard(logdir) as base:
             wait_for(lambda: len(get_json(base, "/data/runs")) >= 8)
+            # what `tensorboard --logdir runs` opens on, in a fresh profile, first screen
+            shoot(
+                f"{base}/",
+                os.path.join(args.out, "tensorboard_first_view.png"),
+                "1600,1200",
+                args.chromium,
+            )
             scalars = (
                 f"{base}/?darkMode=false#scalars&_smoothingWeight=0"
-                "&tagFilter=%5Elearning_rate%24%7C%5Eepoch_loss%24"
+                "&tagFilter=%5Ebatch_learning_rate%24%7C%5Eepoch_loss%24"
             )
             shoot(
                 scalars,
@@ -233,7 +241,7 @@ def main() -> int:
             )
             scalars = (
                 f"{base}/?darkMode=false#scalars&_smoothingWeight=0"
-                "&tagFilter=%5Elearning_rate%24%7C%5Eepoch_accuracy%24"
+                "&tagFilter=%5Ebatch_learning_rate%24%7C%5Eepoch_accuracy%24"
             )
             shoot(
                 scalars, os.path.join(args.out, "tensorboard_search.png"), "1500,700", args.chromium
