@@ -7,7 +7,9 @@ allows):
 
 - `Optimizer._get_current_learning_rate()`: the method every Keras 3 optimizer calls for its
   rate inside the train step (through the public `learning_rate` property). lr_tb overrides
-  it on the optimizer *instance*, once, permanently.
+  it on the optimizer *instance*, once, permanently; and wraps the public `Optimizer.apply`
+  there (which `apply_gradients` and `stateless_apply` call) to end a fit that was
+  interrupted outside a train step before an update made outside a train function.
 - `Optimizer._learning_rate` (the variable, schedule or callable the optimizer holds) and
   `Optimizer._iterations` (the raw step counter; the public `iterations` divides it by
   `gradient_accumulation_steps`).
@@ -245,6 +247,20 @@ def _install(optimizer: Any, slot: RateSlot) -> None:
         return ops.cast(rate, keras.config.floatx())
 
     optimizer._get_current_learning_rate = current_learning_rate
+    original_apply = optimizer.apply
+
+    def apply(*args: Any, **kwargs: Any) -> Any:
+        # An update outside a train function (a custom loop's `optimizer.apply` or
+        # `apply_gradients`) after a fit interrupted outside a train step: that fit is over.
+        # Its callbacks are ended first, so this update uses the optimizer's own rate (the
+        # one you set, else the last one the fit applied), never the fit's table.
+        if not slot.in_step:
+            for reader in list(slot.readers):
+                if getattr(reader, "_active", False):
+                    reader._finish(late=True)
+        return original_apply(*args, **kwargs)
+
+    optimizer.apply = apply
 
     def real_variables() -> list:
         return [v for v in optimizer.variables if not slot.is_own(v)]
@@ -650,7 +666,7 @@ def hook_model(model: Any) -> _ModelHook:
             # belongs to an earlier fit that was interrupted outside a train step.
             if not force:
                 for callback in list(hook.active):
-                    callback._finish()
+                    callback._finish(late=True)
                 try:
                     optimizer = unwrap(model.optimizer)
                     hook.iterations_at_fit_start = int(

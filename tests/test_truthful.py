@@ -498,6 +498,68 @@ def test_interrupted_the_next_fit_starts_clean(tmp_path, where, then):
         assert_on_disk(tmp_path, range(ran + TOTAL), applied)
 
 
+def replay(start, rates):
+    """The float32 bias after plain SGD updates at `rates` (gradient exactly 1) from `start`."""
+    value = np.float32(start)
+    for rate in f32(rates):
+        value = np.float32(value - rate)
+    return value
+
+
+def train_again(model, then):
+    """One more way to train after a fit: another fit (one epoch), `train_on_batch`, or a
+    custom loop's `optimizer.apply` (gradient 1 for the bias, 0 for the kernel)."""
+    if then == "fit":
+        fit(model, [], epochs=1)
+        return SPE
+    x, y = zeros_data(BATCH)
+    if then == "train_on_batch":
+        model.train_on_batch(x, y)
+        return 1
+    grads = [keras.ops.zeros(v.shape) for v in model.trainable_variables]
+    grads[-1] = keras.ops.ones(model.trainable_variables[-1].shape)
+    model.optimizer.apply(grads, model.trainable_variables)
+    return 1
+
+
+@pytest.mark.parametrize("set_rate", [None, 0.0625])
+@pytest.mark.parametrize("then", ["fit", "train_on_batch", "apply"])
+@pytest.mark.parametrize("where", ["batch_end_mid_epoch", "epoch_end_after_scheduler"])
+def test_after_an_interrupted_fit_every_way_to_train_applies_your_rate(
+    tmp_path, where, then, set_rate
+):
+    """A fit interrupted outside the train step (Ctrl-C in a notebook), then the rate set by
+    hand or not, then any way to train: each update uses the rate you set, else the last one
+    the fit applied (the optimizer's own variable, as after a fit that ended) — never the
+    interrupted fit's table — and the interrupted fit's steps are all on disk, once."""
+    ran, callbacks = INTERRUPTS[where]
+    model, interrupted = make_model(), scheduler(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, [*callbacks(interrupted)])
+    if set_rate is not None:
+        model.optimizer.learning_rate = set_rate
+    before = bias(model)
+    updates = train_again(model, then)
+    rates = assert_curve(interrupted, range(ran), CURVE[:ran])
+    expected = np.float32(set_rate) if set_rate is not None else rates[-1]
+    assert iterations(model) == ran + updates
+    assert np.float32(bias(model)) == replay(before, [expected] * updates)
+    assert_on_disk(tmp_path, range(ran), rates)
+
+
+def test_steps_per_execution_keras_does_not_take_is_named_before_any_step(tmp_path):
+    """Keras 3 on TensorFlow compiles `steps_per_execution="auto"` (a Keras 2 value) and then
+    fails inside its data loop; an lr_tb callback says so at train begin, naming it, with
+    nothing written. (Keras' JAX and torch trainers refuse it themselves before any callback
+    runs: their own TypeError, nothing written either.)"""
+    model = make_model(steps_per_execution="auto")
+    ours = r"steps_per_execution.*int >= 1.*'auto'" if BACKEND == "tensorflow" else "integer"
+    with pytest.raises(TypeError, match=ours):
+        fit(model, [scheduler(tmp_path)])
+    assert not os.path.exists(run_dir(tmp_path))
+    assert iterations(model) == 0
+
+
 # -- 7. no phantom steps ---------------------------------------------------------------------------
 def test_no_phantom_steps_when_a_continuation_changes_the_batch_size(tmp_path):
     model, callback = make_model(), lr_tb.ExponentialDecayScheduler(0.1, 0.5, log_dir=tmp_path)

@@ -55,7 +55,7 @@ _ACTIVE: weakref.WeakSet = weakref.WeakSet()
 def _finish_active() -> None:
     for callback in list(_ACTIVE):
         try:
-            callback._finish()
+            callback._finish(late=True)
         except Exception:  # noqa: BLE001 - best effort at exit
             pass
 
@@ -156,11 +156,11 @@ class LearningRateCallback(keras.callbacks.Callback):
     # (`self._model`, not `self.model`: on JAX, Keras' `Callback.model` copies the whole
     # training state back to the variables at every access.)
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self._finish()  # an earlier fit of this callback that raised past us
+        self._finish(late=True)  # an earlier fit of this callback that raised past us
         self._hook = P.hook_model(self._model)
         for other in list(self._hook.active):  # left over from an interrupted earlier fit
             if other.params is not self.params:
-                other._finish()
+                other._finish(late=True)
         self._optimizer = P.checked_optimizer(self._model, type(self).__name__)
         siblings = P.sibling_callbacks(self)
         self._siblings = siblings or []
@@ -168,7 +168,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         for other in list(_ACTIVE):  # an interrupted fit of the same run (a notebook resume)
             if other is not self and other.params is not self.params:
                 if self.run_dir is not None and other.run_dir == self.run_dir:
-                    other._finish()
+                    other._finish(late=True)
         self._check_company(siblings)
         self.learning_rates = []
         self.steps = []
@@ -176,7 +176,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         self.weight_decays = []
         self._steps_per_epoch = self._updates_per_epoch()
         self._epochs = (self.params or {}).get("epochs")
-        self._steps_per_call = int(getattr(self._model, "steps_per_execution", 1) or 1)
+        self._steps_per_call = self._checked_steps_per_execution()
         needs_momentum = self.log_momentum or self._cycles_momentum()
         if needs_momentum:  # refused before anything is written
             P.check_momentum_optimizer(self._optimizer, type(self).__name__)
@@ -246,6 +246,21 @@ class LearningRateCallback(keras.callbacks.Callback):
         self._finish(finished=True)
 
     # -- internals -----------------------------------------------------------------------
+    def _checked_steps_per_execution(self) -> int:
+        """`compile(steps_per_execution=...)`: Keras 3 runs that many batches per call and
+        takes an int >= 1 only (a Keras 2 value such as "auto" fails inside Keras' data
+        loop); said here, naming it, before any step."""
+        value = getattr(self._model, "steps_per_execution", 1)
+        if value is None:
+            return 1
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise TypeError(
+                f"{type(self).__name__}: the model was compiled with an unsupported "
+                "`steps_per_execution`: Keras 3 takes an int >= 1 (batches per call). "
+                f"Received: steps_per_execution={value!r}"
+            )
+        return int(value)
+
     def _updates_per_epoch(self) -> int | None:
         steps = (self.params or {}).get("steps")
         if not steps:
@@ -399,11 +414,15 @@ class LearningRateCallback(keras.callbacks.Callback):
         """A train step raised: keep what was applied, close files, restore the optimizer."""
         self._finish()
 
-    def _finish(self, finished: bool = False) -> None:
+    def _finish(self, finished: bool = False, late: bool = False) -> None:
         """End this callback's fit: write what ran, close the file, undo `_begin`/`_start`.
-        `finished`: the fit ended normally (not a crash or an interruption)."""
+        `finished`: the fit ended normally (not a crash or an interruption). `late`: the fit
+        was interrupted outside a train step and is ended only now (the next training call,
+        collection, exit): the user may have set the optimizer's rate in between (`_end`
+        keeps it)."""
         if not self._active:
             return
+        self._ending_late = late
         try:
             self._record()
         finally:
@@ -438,7 +457,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         # write what the optimizer recorded, as the next fit or interpreter exit would.
         if getattr(self, "_active", False):
             try:
-                self._finish()
+                self._finish(late=True)
             except Exception:  # noqa: BLE001 - best effort while being collected
                 pass
 

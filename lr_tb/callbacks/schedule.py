@@ -173,6 +173,9 @@ class ScheduleCallback(LearningRateCallback):
             return variable
         return keras.ops.convert_to_tensor(last, keras.config.floatx())
 
+    def _rate_set_by_someone_else(self) -> bool:
+        return self._read_rate_variable() != getattr(self, "_expected_rate", None)
+
     def _check_rate_variable(self, epoch: int) -> None:
         current = self._read_rate_variable()
         if current != self._expected_rate:
@@ -196,4 +199,6 @@ class ScheduleCallback(LearningRateCallback):
         if self._momentum_slot is not None:  # the optimizer's own momentum again
             P.assign(self._model, self._momentum_slot.mode, 0)
         if self._last_logged_rate is not None:
+            if getattr(self, "_ending_late", False) and self._rate_set_by_someone_else():
+                return  # set after the interrupted fit (your rate): the next update uses it
             P.assign(self._model, P.held_rate(self._optimizer), self._last_logged_rate)
