@@ -9,7 +9,14 @@ from collections import Counter
 import keras
 import numpy as np
 import pytest
-from conftest import BiasProbe, assert_applied_exactly, bias_model, keras_tags, zeros_data
+from conftest import (
+    BiasProbe,
+    assert_applied_exactly,
+    bias_model,
+    keras_tags,
+    read_scalars,
+    zeros_data,
+)
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
 import lr_tb
@@ -132,3 +139,26 @@ def test_per_batch_logging_writes_one_batch_learning_rate(tmp_path, board):
 def test_write_epoch_learning_rate_must_be_a_bool(tmp_path):
     with pytest.raises(TypeError, match=r"`write_epoch_learning_rate` must be a bool.*'yes'"):
         lr_tb.TensorBoard(str(tmp_path), write_epoch_learning_rate="yes")
+
+
+def test_writes_the_momentum_a_scheduler_without_log_dir_asks_for(tmp_path):
+    """The Quick start's pattern (a scheduler with no `log_dir` beside lr_tb.TensorBoard)
+    with `log_momentum=True` on the scheduler: lr_tb.TensorBoard writes `batch_momentum`,
+    the values the scheduler recorded in the step (it has no run of its own)."""
+    ours = lr_tb.OneCycleScheduler(max_lr=0.1, log_momentum=True)
+    board = lr_tb.TensorBoard(str(tmp_path))
+    model = bias_model(optimizer=keras.optimizers.SGD(0.1, momentum=0.9))
+    fit([board, ours], model=model)
+    run = os.path.join(str(tmp_path), "train")
+    steps, momenta = read_scalars(run, tags.MOMENTUM)
+    assert steps == list(range(SPE * EPOCHS))
+    np.testing.assert_array_equal(momenta, np.float32(ours.momentums))
+    assert len(set(ours.momentums)) > 2  # cycled, not the optimizer's constant
+    assert all(n == 1 for n in points(run).values())
+
+
+def test_a_log_dir_that_is_a_file_is_refused_at_construction(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(ValueError, match="log_dir"):
+        lr_tb.TensorBoard(str(afile))

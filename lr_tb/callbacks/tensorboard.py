@@ -9,6 +9,8 @@ import keras
 
 from lr_tb import _keras_private as P
 from lr_tb import _trial, tags
+from lr_tb import _validation as v
+from lr_tb.callbacks.base import LearningRateCallback
 from lr_tb.callbacks.logger import LearningRateLogger
 
 
@@ -75,6 +77,7 @@ class TensorBoard(keras.callbacks.TensorBoard):
             raise TypeError(
                 f"Argument `log_dir` must be a string path. Received: log_dir={log_dir!r}"
             )
+        v.check_log_dir(log_dir)  # a file, under a file, not writable: said here, not mid-fit
         super().__init__(os.fspath(log_dir), *args, **kwargs)
         if not write_epoch_learning_rate:
             P.leave_out_epoch_rate(self)
@@ -114,8 +117,18 @@ class TensorBoard(keras.callbacks.TensorBoard):
         super().on_train_begin(logs)
         if self._trial_hparams is not None:
             _trial.write_hparams_start(self.log_dir, *self._trial_hparams)
+        # An lr_tb callback of this fit with no run of its own (a scheduler given no
+        # `log_dir`, as beside this callback it should be) that asks for the momentum or the
+        # weight decay: this callback writes them, or nobody would.
+        unlogged = [
+            c
+            for c in P.sibling_callbacks(self) or []
+            if isinstance(c, LearningRateCallback) and c.log_dir is None
+        ]
         self._rate_logger = LearningRateLogger(
-            self.log_dir, log_momentum=self.log_momentum, log_weight_decay=self.log_weight_decay
+            self.log_dir,
+            log_momentum=self.log_momentum or any(c.log_momentum for c in unlogged),
+            log_weight_decay=self.log_weight_decay or any(c.log_weight_decay for c in unlogged),
         )
         self._rate_logger.set_params(self.params)
         self._rate_logger.set_model(self.model)
