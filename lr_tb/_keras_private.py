@@ -40,8 +40,11 @@ allows):
   `_log_epoch_metrics`, to add the optimizer's rate to the epoch logs it writes
   (`epoch_learning_rate`); `lr_tb.TensorBoard` replaces it on its instance to leave that
   out (`leave_out_epoch_rate`).
-- `keras.src.ops.cond` / `keras.src.ops.core.cond`: replaced by an element-wise select for the
-  length of one vectorized evaluation of a schedule (`vectorized_cond`).
+- `keras.src.ops.cond` / `keras.src.ops.core.cond` and, where Keras has it (keras-nightly
+  3.16.0.dev, whose schedules call the backend's op directly as `backend.ops.cond`), the
+  backend's ops module `keras.src.backend.ops` (`keras.src.backend.<name>.ops`): their `cond`
+  is replaced by an element-wise select for the length of one vectorized evaluation of a
+  schedule (`vectorized_cond`), each looked up through its module at call time.
 """
 
 from __future__ import annotations
@@ -735,14 +738,36 @@ def leave_out_epoch_rate(tensorboard: Any) -> None:
 _COND_LOCK = threading.RLock()
 
 
+def cond_modules() -> list[types.ModuleType]:
+    """The modules whose `cond` `vectorized_cond` replaces: each one through which Keras'
+    schedules, or users' schedules written with `keras.ops.cond`, look `cond` up at call time.
+
+    Relies on: Keras 3.12-3.15's schedules calling `ops.cond` on `keras.src.ops` (its `cond` is
+    `keras.src.ops.core.cond`, also bound as the public `keras.ops.cond`), and keras-nightly
+    3.16.0.dev's calling `backend.ops.cond` on `keras.src.backend.ops`, the backend's own ops
+    package (`keras.src.backend.tensorflow.ops`, ...; no such attribute before), whose `cond`
+    takes only a scalar predicate (`tf.cond`'s smart_cond, `jax.lax.cond`, torch's `if pred`).
+    """
+    from keras.src import backend as src_backend
+    from keras.src import ops as src_ops
+    from keras.src.ops import core as src_core
+
+    candidates = [src_ops, src_core, ops, getattr(src_backend, "ops", None)]
+    return [
+        module
+        for i, module in enumerate(candidates)
+        if isinstance(module, types.ModuleType)
+        and callable(getattr(module, "cond", None))
+        and all(module is not earlier for earlier in candidates[:i])
+    ]
+
+
 @contextlib.contextmanager
 def vectorized_cond() -> Iterator[None]:
     """For the length of the block, `ops.cond(pred, a, b)` selects element-wise between both
     branches (evaluated in full), so schedules written for one scalar step (Keras'
     `CosineDecay` with warmup, `CosineDecayRestarts`, a user's `keras.ops.cond` on the step)
     take a vector of steps."""
-    from keras.src import ops as src_ops
-    from keras.src.ops import core as src_core
 
     def select(pred: Any, true_fn: Callable, false_fn: Callable) -> Any:
         if len(ops.shape(pred)) == 0:  # a scalar condition: take one branch, as cond does
@@ -750,10 +775,7 @@ def vectorized_cond() -> Iterator[None]:
         a, b = true_fn(), false_fn()
         return keras.tree.map_structure(lambda x, y: ops.where(pred, x, y), a, b)
 
-    # Relies on: Keras' schedules calling `keras.src.ops.cond` (or `...ops.core.cond`) through
-    # the module at call time; users' schedules written with the public `keras.ops.cond`
-    # (the same function, bound in the public module) get the select too.
-    modules = (src_ops, src_core, ops)
+    modules = cond_modules()
     with _COND_LOCK:
         saved = [m.cond for m in modules]
         for module in modules:

@@ -331,3 +331,49 @@ def test_a_users_cond_schedule_evaluates_in_one_call():
                 assert calls <= 2, (schedule, calls)
             elif BACKEND == "jax":  # the vector try, then one trace under vmap
                 assert calls <= 3, (schedule, calls)
+
+
+def test_vectorized_cond_replaces_every_cond_keras_schedules_call():
+    """The contract behind Keras' schedules evaluating in one call: every `<name>.cond(...)`
+    in keras/src/optimizers/schedules/learning_rate_schedule.py, looked up through that
+    module's globals as Keras does at call time (`ops.cond` up to Keras 3.15,
+    `backend.ops.cond` in keras-nightly 3.16.0.dev), is lr_tb's select inside
+    `vectorized_cond`, and Keras' own function again after it. A Keras that calls `cond`
+    through a module lr_tb does not replace fails here, by name, rather than as 10,000
+    per-step calls in test_keras_schedules_evaluate_in_one_call."""
+    import ast
+    import inspect
+
+    from keras.src.optimizers.schedules import learning_rate_schedule as module
+
+    def dotted(node):
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Attribute):
+            inner = dotted(node.value)
+            return None if inner is None else f"{inner}.{node.attr}"
+        return None
+
+    owners = {
+        dotted(node.func.value)
+        for node in ast.walk(ast.parse(inspect.getsource(module)))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "cond"
+    }
+    assert owners and None not in owners, owners  # CosineDecay (warmup), CosineDecayRestarts
+
+    def cond_of(owner):
+        head, *rest = owner.split(".")
+        obj = vars(module)[head]
+        for name in rest:
+            obj = getattr(obj, name)
+        return obj.cond
+
+    before = {owner: cond_of(owner) for owner in owners}
+    with _keras_private.vectorized_cond():
+        select = keras.ops.cond
+        inside = {owner: cond_of(owner) for owner in owners}
+    assert select is not BOUND_COND
+    assert inside == {owner: select for owner in owners}, (keras.__version__, inside)
+    assert {owner: cond_of(owner) for owner in owners} == before
