@@ -101,6 +101,18 @@ def checked_optimizer(model: Any, who: str) -> Any:
     return inner
 
 
+def other_optimizers(model: Any, optimizer: Any) -> dict[str, Any]:
+    """The optimizers a model holds as attributes besides `optimizer` (a GAN's `g_optimizer`
+    and `d_optimizer`, set in its own `compile`), by attribute name. Public Python only
+    (`vars(model)`)."""
+    found = {}
+    for name, value in vars(model).items():
+        if isinstance(value, keras.optimizers.Optimizer) and unwrap(value) is not optimizer:
+            if all(unwrap(value) is not unwrap(seen) for seen in found.values()):
+                found[name] = value
+    return found
+
+
 def print_msg(message: str) -> None:
     """Print as Keras' own callbacks do."""
     from keras.src.utils import io_utils

@@ -332,3 +332,59 @@ def test_a_subclassed_model_with_its_own_train_step(tmp_path):
     model.compile(optimizer=keras.optimizers.SGD(0.1))
     callback, probe = fit_with_schedule(model, tmp_path)
     assert_truthful(model, callback, probe, tmp_path, count=3 * SPE)
+
+
+class TwoOptimizers(keras.Model):
+    """Keras' GAN examples' shape: `compile()` overridden with two optimizers of its own,
+    `super().compile()` with none (so `model.optimizer` is a default that never steps), and
+    a `train_step` that applies both."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = keras.layers.Dense(1, kernel_initializer="zeros")
+        self.b = keras.layers.Dense(1, kernel_initializer="zeros")
+
+    def call(self, x):
+        return self.a(x) + self.b(x)
+
+    def compile(self, a_optimizer, b_optimizer):
+        super().compile()
+        self.a_optimizer, self.b_optimizer = a_optimizer, b_optimizer
+
+    def train_step(self, data):
+        x, _ = data
+        for layer, optimizer in ((self.a, self.a_optimizer), (self.b, self.b_optimizer)):
+            if BACKEND == "tensorflow":
+                import tensorflow as tf
+
+                with tf.GradientTape() as tape:
+                    loss = keras.ops.mean(layer(x))
+                grads = tape.gradient(loss, layer.trainable_variables)
+            else:
+                self.zero_grad()
+                loss = keras.ops.mean(layer(x))
+                loss.backward()
+                grads = [v.value.grad for v in layer.trainable_variables]
+            optimizer.apply(grads, layer.trainable_variables)
+        return {"loss": loss}
+
+
+@pytest.mark.skipif(BACKEND == "jax", reason="a JAX train_step is stateless: another guide")
+@pytest.mark.parametrize("make", ["logger", "scheduler", "tensorboard"])
+def test_a_model_whose_train_step_applies_other_optimizers_is_not_silent(make, tmp_path):
+    """Not scheduled or logged yet (issue 19), but said: once a fit, at the first epoch end,
+    naming the optimizers that did step; nothing is written for the idle one."""
+    model = TwoOptimizers()
+    model.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.2))
+    callback = {
+        "logger": lambda: lr_tb.LearningRateLogger(str(tmp_path)),
+        "scheduler": lambda: lr_tb.ScheduleCallback(SCHEDULE, log_dir=str(tmp_path)),
+        "tensorboard": lambda: lr_tb.TensorBoard(str(tmp_path)),
+    }[make]()
+    with pytest.warns(RuntimeWarning, match=r"took no step") as caught:
+        model.fit(*data(), batch_size=BATCH, epochs=2, verbose=0, callbacks=[callback])
+    idle = [w for w in caught if "took no step" in str(w.message)]
+    assert len(idle) == 1, [str(w.message) for w in idle]  # once a fit
+    assert "model.a_optimizer, model.b_optimizer" in str(idle[0].message)
+    assert "epoch 1" in str(idle[0].message)
+    assert callback.learning_rates == []

@@ -62,7 +62,7 @@ def _finish_active() -> None:
 
 # Attributes that belong to one `fit` (a model, open files): not copied by `copy.deepcopy`.
 _RUNTIME_ATTRS = frozenset(
-    {"_model", "params", "_optimizer", "_log", "_slot", "_hook", "_momentum_slot"}
+    {"_model", "params", "_optimizer", "_log", "_slot", "_hook", "_momentum_slot", "_others"}
 )
 WEIGHT_DECAY_TAG = tags.EFFECTIVE_WEIGHT_DECAY
 
@@ -202,6 +202,11 @@ class LearningRateCallback(keras.callbacks.Callback):
         self._last_flush = time.monotonic()
         self._calls = 0
         self._epoch_first_index = 0
+        self._idle_warned = False
+        self._others = {
+            name: (opt, self._iterations_of(opt))
+            for name, opt in P.other_optimizers(self._model, self._optimizer).items()
+        }
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self._raw_start is None:  # first epoch of this fit: fix the step axis
@@ -217,12 +222,15 @@ class LearningRateCallback(keras.callbacks.Callback):
                 self._log.open()
                 self._log.fill_gap_before(start, self._rates_at)
         self._epoch_first_index = len(self.learning_rates)
+        self._epoch_first_step = self._log.next_step
+        self._epoch_calls = 0
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         # A batch *begin* hook: overriding on_train_batch_end would turn off Keras' async
         # dispatch of batch-end callbacks on the JAX and torch backends. Only a counter runs
         # per call; the device is read at flush points.
         self._calls += 1
+        self._epoch_calls += 1
         if self._calls * self._steps_per_call >= self._slot.size // 2:
             self._calls = 0
             self._record()
@@ -235,6 +243,8 @@ class LearningRateCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._record()
         self._flush()
+        if self._epoch_calls and self._log.next_step == self._epoch_first_step:
+            self._warn_idle(epoch)
         last = self._last_logged_rate
         if last is not None:
             if logs is not None:
@@ -246,6 +256,38 @@ class LearningRateCallback(keras.callbacks.Callback):
         self._finish(finished=True)
 
     # -- internals -----------------------------------------------------------------------
+    def _iterations_of(self, optimizer: Any) -> int | None:
+        try:
+            return P.read_iterations(self._model, P.unwrap(optimizer))
+        except Exception:  # noqa: BLE001 - an optimizer not built yet
+            return None
+
+    def _warn_idle(self, epoch: int) -> None:
+        """Batches ran, but this callback's optimizer took no step (a model with several
+        optimizers in its own `train_step`, `model.optimizer` left unused): say so, once a
+        fit, naming the optimizers that did step."""
+        if self._idle_warned:
+            return
+        self._idle_warned = True
+        stepped = [
+            name
+            for name, (opt, before) in self._others.items()
+            if (now := self._iterations_of(opt)) is not None and now != before
+        ]
+        which = (
+            f"the optimizers that did: {', '.join(f'model.{n}' for n in stepped)}"
+            if stepped
+            else "no other optimizer of the model stepped either"
+        )
+        warnings.warn(
+            f"{type(self).__name__}: batches ran in epoch {epoch + 1}, but the optimizer it "
+            f"schedules and logs (model.optimizer, {type(self._optimizer).__name__}) took no "
+            f"step, so it logged nothing; {which}. lr_tb follows model.optimizer; a model "
+            "whose own train_step applies other optimizers is not scheduled or logged by it.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
     def _checked_steps_per_execution(self) -> int:
         """`compile(steps_per_execution=...)`: Keras 3 runs that many batches per call and
         takes an int >= 1 only (a Keras 2 value such as "auto" fails inside Keras' data
