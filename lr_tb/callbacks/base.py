@@ -202,6 +202,8 @@ class LearningRateCallback(keras.callbacks.Callback):
         self._last_flush = time.monotonic()
         self._calls = 0
         self._epoch_first_index = 0
+        self._epoch_first_step: int | None = None
+        self._epoch_calls = 0
         self._idle_warned = False
         self._others = {
             name: (opt, self._iterations_of(opt))
@@ -243,7 +245,8 @@ class LearningRateCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._record()
         self._flush()
-        if self._epoch_calls and self._log.next_step == self._epoch_first_step:
+        first = self._epoch_first_step
+        if self._epoch_calls and first is not None and self._log.next_step == first:
             self._warn_idle(epoch)
         last = self._last_logged_rate
         if last is not None:
