@@ -78,9 +78,20 @@ def unwrap(optimizer: Any) -> Any:
     return optimizer
 
 
-def checked_optimizer(model: Any, who: str) -> Any:
-    """The compiled model's rate-holding optimizer; a clear TypeError when there is none."""
-    optimizer = getattr(model, "optimizer", None)
+def checked_optimizer(model: Any, who: str, chosen: Any = None) -> Any:
+    """The rate-holding optimizer a callback follows: `chosen` (an optimizer, or the name of
+    a model attribute holding one), else the compiled model's; a clear error when there is
+    none."""
+    if isinstance(chosen, str):
+        found = getattr(model, chosen, None)
+        if not isinstance(found, keras.optimizers.Optimizer):
+            names = ["optimizer", *other_optimizers(model, unwrap(model.optimizer))]
+            raise ValueError(
+                f"{who}: argument `optimizer` names no optimizer of the model; it has "
+                f"{', '.join(repr(n) for n in names)}. Received: optimizer={chosen!r}"
+            )
+        chosen = found
+    optimizer = getattr(model, "optimizer", None) if chosen is None else chosen
     if optimizer is None:
         raise TypeError(
             f"{who} needs a compiled model with an optimizer; call `model.compile(optimizer=...)`"
@@ -107,6 +118,8 @@ def other_optimizers(model: Any, optimizer: Any) -> dict[str, Any]:
     (`vars(model)`)."""
     found = {}
     for name, value in vars(model).items():
+        if name.startswith("_"):
+            continue
         if isinstance(value, keras.optimizers.Optimizer) and unwrap(value) is not optimizer:
             if all(unwrap(value) is not unwrap(seen) for seen in found.values()):
                 found[name] = value
@@ -342,8 +355,8 @@ def _rate_outside_step(optimizer: Any, slot: RateSlot, own: Any) -> Any:
 
 def _remember(model: Any, slot: RateSlot) -> None:
     hook = model.__dict__.get(_MODEL_HOOK_ATTR)
-    if hook is not None:
-        hook.slot = slot
+    if hook is not None and all(known is not slot for known in hook.slots):
+        hook.slots.append(slot)
 
 
 def slot_of(optimizer: Any) -> RateSlot | None:
@@ -637,7 +650,7 @@ class _ModelHook:
         self.model_ref = weakref.ref(model)
         self.active: list = []  # lr_tb callbacks in the middle of a fit
         self.iterations_at_fit_start: int | None = None
-        self.slot: RateSlot | None = None  # the slot of the optimizer lr_tb last used
+        self.slots: list[RateSlot] = []  # the slots of the optimizers lr_tb follows
         self.lock = threading.Lock()
 
 
@@ -650,8 +663,8 @@ class _GuardedTrainFunction:
         self.hook = hook
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        slot = self.hook.slot  # set by ensure_slot: nothing looked up per batch
-        if slot is not None:
+        slots = tuple(self.hook.slots)  # set by ensure_slot: nothing looked up per batch
+        for slot in slots:  # every optimizer the step may apply (a GAN's two)
             slot.in_step += 1
         try:
             return self.function(*args, **kwargs)
@@ -664,7 +677,7 @@ class _GuardedTrainFunction:
                         pass
             raise
         finally:
-            if slot is not None:
+            for slot in slots:
                 slot.in_step -= 1
 
 

@@ -9,13 +9,22 @@ fit with a new scheduler), a subclassed model with its own `train_step`, and a `
 checkpoint loaded into a new model and resumed."""
 
 import os
+import warnings
 
 import keras
 import numpy as np
 import pytest
-from conftest import BACKEND, BiasProbe, assert_applied_exactly, mean_prediction, read_scalars
+from conftest import (
+    BACKEND,
+    BiasProbe,
+    assert_applied_exactly,
+    keras_tags,
+    mean_prediction,
+    read_scalars,
+)
 
 import lr_tb
+from lr_tb import tags
 from lr_tb.schedules import evaluate
 
 pytestmark = pytest.mark.backends
@@ -369,18 +378,88 @@ class TwoOptimizers(keras.Model):
         return {"loss": loss}
 
 
-@pytest.mark.skipif(BACKEND == "jax", reason="a JAX train_step is stateless: another guide")
-@pytest.mark.parametrize("make", ["logger", "scheduler", "tensorboard"])
-def test_a_model_whose_train_step_applies_other_optimizers_is_not_silent(make, tmp_path):
-    """Not scheduled or logged yet (issue 19), but said: once a fit, at the first epoch end,
-    naming the optimizers that did step; nothing is written for the idle one."""
+def two_optimizer_model():
     model = TwoOptimizers()
-    model.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.2))
-    callback = {
-        "logger": lambda: lr_tb.LearningRateLogger(str(tmp_path)),
-        "scheduler": lambda: lr_tb.ScheduleCallback(SCHEDULE, log_dir=str(tmp_path)),
-        "tensorboard": lambda: lr_tb.TensorBoard(str(tmp_path)),
-    }[make]()
+    model.compile(
+        keras.optimizers.SGD(keras.optimizers.schedules.CosineDecay(0.1, 16)),
+        keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.2, 4, 0.5)),
+    )
+    return model
+
+
+def replayed(rates):
+    value = np.float32(0)
+    for rate in np.float32(rates):
+        value = np.float32(value - rate)
+    return value
+
+
+@pytest.mark.skipif(BACKEND == "jax", reason="a JAX train_step is stateless: another guide")
+@pytest.mark.parametrize("make", ["logger", "tensorboard"])
+def test_every_optimizer_a_train_step_applies_is_logged(make, tmp_path):
+    """Keras' GAN shape: LearningRateLogger and lr_tb.TensorBoard follow every optimizer the
+    model holds, each under `batch_learning_rate/<attribute>`, one point per step, equal to
+    the rates it applied (each layer's bias replays its optimizer's curve bit for bit); the
+    compiled default that never steps writes nothing, and nothing warns."""
+    model = two_optimizer_model()
+    callback = (
+        lr_tb.LearningRateLogger(str(tmp_path))
+        if make == "logger"
+        else lr_tb.TensorBoard(str(tmp_path))
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model.fit(*data(), batch_size=BATCH, epochs=2, verbose=0, callbacks=[callback])
+    logger = callback if make == "logger" else callback._rate_logger
+    assert set(logger.by_optimizer) == {"a_optimizer", "b_optimizer"}
+    run = os.path.join(str(tmp_path), "train")
+    for name, layer in (("a_optimizer", model.a), ("b_optimizer", model.b)):
+        steps, rates = logger.by_optimizer[name]
+        assert steps == list(range(2 * SPE))
+        disk_steps, disk = read_scalars(run, f"{tags.LEARNING_RATE}/{name}")
+        assert disk_steps == steps and np.array_equal(disk, np.float32(rates))
+        bias_now = np.float32(keras.ops.convert_to_numpy(layer.bias)[0])
+        assert bias_now == replayed(rates), name
+    schedule = keras.optimizers.schedules.CosineDecay(0.1, 16)
+    np.testing.assert_allclose(
+        logger.by_optimizer["a_optimizer"][1], evaluate(schedule, range(2 * SPE)), rtol=1e-6
+    )
+    written = keras_tags(run)
+    assert tags.LEARNING_RATE not in written and f"{tags.LEARNING_RATE}/optimizer" not in written
+    assert callback.learning_rates == logger.by_optimizer["a_optimizer"][1]
+
+
+@pytest.mark.skipif(BACKEND == "jax", reason="a JAX train_step is stateless: another guide")
+def test_a_logger_given_one_optimizer_follows_it_under_the_plain_tag(tmp_path):
+    model = two_optimizer_model()
+    callback = lr_tb.LearningRateLogger(str(tmp_path), optimizer="b_optimizer")
+    model.fit(*data(), batch_size=BATCH, epochs=2, verbose=0, callbacks=[callback])
+    steps, rates = read_scalars(os.path.join(str(tmp_path), "train"))
+    assert steps == list(range(2 * SPE)) and np.array_equal(
+        rates, np.float32(callback.learning_rates)
+    )
+    assert np.float32(keras.ops.convert_to_numpy(model.b.bias)[0]) == replayed(rates)
+
+
+def test_an_optimizer_argument_naming_nothing_is_refused_before_any_step(tmp_path):
+    model = make_model()
+    callback = lr_tb.LearningRateLogger(str(tmp_path), optimizer="g_optimizer")
+    with pytest.raises(
+        ValueError, match=r"`optimizer` names no optimizer.*'optimizer'.*g_optimizer"
+    ):
+        model.fit(*data(), batch_size=BATCH, epochs=1, verbose=0, callbacks=[callback])
+    assert iterations(model) == 0
+    with pytest.raises(TypeError, match=r"Argument `optimizer` must be.*Received: optimizer=3"):
+        lr_tb.LearningRateLogger(str(tmp_path), optimizer=3)
+
+
+@pytest.mark.skipif(BACKEND == "jax", reason="a JAX train_step is stateless: another guide")
+def test_a_scheduler_of_an_optimizer_that_never_steps_says_so(tmp_path):
+    """Schedulers follow model.optimizer (issue 19's next step: `optimizer=` for them too):
+    beside a train_step that applies other optimizers it warns once a fit, at the first epoch
+    end, naming the optimizers that did step."""
+    model = two_optimizer_model()
+    callback = lr_tb.ScheduleCallback(SCHEDULE, log_dir=str(tmp_path))
     with pytest.warns(RuntimeWarning, match=r"took no step") as caught:
         model.fit(*data(), batch_size=BATCH, epochs=2, verbose=0, callbacks=[callback])
     idle = [w for w in caught if "took no step" in str(w.message)]

@@ -149,9 +149,11 @@ class _Owner:
 class RunLog:
     """The history of one callback's fit, and its writer (None without a run directory)."""
 
-    def __init__(self, run_dir: str | None) -> None:
+    def __init__(self, run_dir: str | None, suffix: str | None = None) -> None:
         # Where this process writes: None on processes other than 0 of a multi-process fit.
         self.run_dir = _process.run_dir_for(run_dir)
+        # one of several optimizers: every tag written as `<tag>/<suffix>`
+        self.suffix = suffix
         self._owner: _Owner | None = None
         self.steps: list[int] = []
         self.rates: list[float] = []
@@ -222,11 +224,16 @@ class RunLog:
             # Steps ran evenly between the last flush point and now, as far as we know.
             walls = np.linspace(self._last_wall_time, now, steps.size + 1)[1:]
             if self.only_tags is None:
-                self._writer.write(TAG, steps, rates, walls)
+                self._writer.write(self.tag(TAG), steps, rates, walls)
             for tag, values in extra.items():
                 if self.only_tags is None or tag in self.only_tags:
-                    self._writer.write(tag, steps, values, walls)
+                    self._writer.write(self.tag(tag), steps, values, walls)
             self._last_wall_time = now
+
+    def tag(self, name: str) -> str:
+        """The tag a series is written under (`batch_learning_rate/<optimizer>` when the model
+        has several optimizers)."""
+        return name if self.suffix is None else f"{name}/{self.suffix}"
 
     def flush(self) -> None:
         if self._writer is not None:
@@ -269,5 +276,5 @@ class RunLog:
             return
         if flushed < start:
             steps = np.arange(flushed, start, dtype=np.int64)
-            self._writer.write(TAG, steps, rates_of(steps))
+            self._writer.write(self.tag(TAG), steps, rates_of(steps))
             self._writer.flush()

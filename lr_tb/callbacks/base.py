@@ -97,8 +97,22 @@ class LearningRateCallback(keras.callbacks.Callback):
         *,
         log_momentum: bool = False,
         log_weight_decay: bool = False,
+        optimizer: Any = None,
     ) -> None:
         super().__init__()
+        if not (
+            optimizer is None
+            or (isinstance(optimizer, str) and optimizer.isidentifier())
+            or isinstance(optimizer, keras.optimizers.Optimizer)
+        ):
+            raise TypeError(
+                "Argument `optimizer` must be a Keras optimizer, the name of the model "
+                f"attribute that holds one, or None (model.optimizer). Received: "
+                f"optimizer={optimizer!r}"
+            )
+        self.optimizer = optimizer
+        # one of several optimizers of the model: its tags are `<tag>/<_tag_suffix>`
+        self._tag_suffix: str | None = None
         self.log_dir = v.check_log_dir(log_dir)
         self.verbose = v.check_verbose(verbose)
         self.flush_secs = None if flush_secs is None else v.check_positive("flush_secs", flush_secs)
@@ -161,7 +175,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         for other in list(self._hook.active):  # left over from an interrupted earlier fit
             if other.params is not self.params:
                 other._finish(late=True)
-        self._optimizer = P.checked_optimizer(self._model, type(self).__name__)
+        self._optimizer = P.checked_optimizer(self._model, type(self).__name__, self.optimizer)
         siblings = P.sibling_callbacks(self)
         self._siblings = siblings or []
         self._fit_log_dir = _trial.trial_log_dir(self)
@@ -192,7 +206,7 @@ class LearningRateCallback(keras.callbacks.Callback):
                 f"{type(self).__name__} supports steps_per_execution <= {self._slot.size // 2}."
                 f" Received: steps_per_execution={self._steps_per_call}"
             )
-        self._log = RunLog(self.run_dir)
+        self._log = RunLog(self.run_dir, self._tag_suffix)
         self._offset = 0
         self._raw_start: int | None = None
         self._active = True
@@ -246,7 +260,8 @@ class LearningRateCallback(keras.callbacks.Callback):
         self._record()
         self._flush()
         first = self._epoch_first_step
-        if self._epoch_calls and first is not None and self._log.next_step == first:
+        idle = self._epoch_calls and first is not None and self._log.next_step == first
+        if idle and self._others:  # (a LossScaleOptimizer skipping an epoch: no news)
             self._warn_idle(epoch)
         last = self._last_logged_rate
         if last is not None:
@@ -280,13 +295,19 @@ class LearningRateCallback(keras.callbacks.Callback):
         which = (
             f"the optimizers that did: {', '.join(f'model.{n}' for n in stepped)}"
             if stepped
-            else "no other optimizer of the model stepped either"
+            else "nor did the model's other optimizers"
         )
+        if isinstance(self.optimizer, str):
+            label = f"model.{self.optimizer}"
+        elif self.optimizer is None:
+            label = "model.optimizer"
+        else:
+            label = f"optimizer={self._optimizer.name!r}"
         warnings.warn(
             f"{type(self).__name__}: batches ran in epoch {epoch + 1}, but the optimizer it "
-            f"schedules and logs (model.optimizer, {type(self._optimizer).__name__}) took no "
-            f"step, so it logged nothing; {which}. lr_tb follows model.optimizer; a model "
-            "whose own train_step applies other optimizers is not scheduled or logged by it.",
+            f"follows ({label}, {type(self._optimizer).__name__}) took no step, so it logged "
+            f"nothing; {which}. lr_tb.LearningRateLogger and lr_tb.TensorBoard log every "
+            "optimizer a model holds; the schedulers follow model.optimizer.",
             RuntimeWarning,
             stacklevel=2,
         )
@@ -333,7 +354,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         for other in self._hook.active:
             if other is self or other.params is not self.params:
                 continue
-            same_optimizer = other._optimizer is P.unwrap(self._model.optimizer)
+            same_optimizer = other._optimizer is self._optimizer
             if self._changes_rate and other._changes_rate and same_optimizer:
                 raise TypeError(
                     f"{name}: another lr_tb callback ({type(other).__name__}) already sets this "
@@ -349,6 +370,7 @@ class LearningRateCallback(keras.callbacks.Callback):
                 and other._active
                 and other.run_dir is not None
                 and other.run_dir == self.run_dir
+                and other._optimizer is self._optimizer
             ):
                 return other
         return None
@@ -516,6 +538,8 @@ class LearningRateCallback(keras.callbacks.Callback):
                 clone.__dict__[key] = None
             elif key == "_active":
                 clone.__dict__[key] = False
+            elif key == "optimizer":  # the model's optimizer object itself, never a copy
+                clone.__dict__[key] = value
             else:
                 clone.__dict__[key] = copy.deepcopy(value, memo)
         return clone
