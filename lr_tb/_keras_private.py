@@ -126,6 +126,16 @@ def other_optimizers(model: Any, optimizer: Any) -> dict[str, Any]:
     return found
 
 
+def attribute_of(model: Any, optimizer: Any) -> str | None:
+    """The name of the model attribute holding `optimizer` (`"optimizer"` for the compiled
+    one, `"g_optimizer"`, ...), or None."""
+    for name, value in vars(model).items():
+        if not name.startswith("_") and isinstance(value, keras.optimizers.Optimizer):
+            if unwrap(value) is unwrap(optimizer):
+                return name
+    return None
+
+
 def print_msg(message: str) -> None:
     """Print as Keras' own callbacks do."""
     from keras.src.utils import io_utils

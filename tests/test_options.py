@@ -430,15 +430,43 @@ def test_every_optimizer_a_train_step_applies_is_logged(make, tmp_path):
 
 
 @pytest.mark.skipif(BACKEND == "jax", reason="a JAX train_step is stateless: another guide")
-def test_a_logger_given_one_optimizer_follows_it_under_the_plain_tag(tmp_path):
+def test_a_logger_given_one_optimizer_follows_it(tmp_path):
     model = two_optimizer_model()
     callback = lr_tb.LearningRateLogger(str(tmp_path), optimizer="b_optimizer")
     model.fit(*data(), batch_size=BATCH, epochs=2, verbose=0, callbacks=[callback])
-    steps, rates = read_scalars(os.path.join(str(tmp_path), "train"))
-    assert steps == list(range(2 * SPE)) and np.array_equal(
-        rates, np.float32(callback.learning_rates)
-    )
+    run = os.path.join(str(tmp_path), "train")
+    steps, rates = read_scalars(run, f"{tags.LEARNING_RATE}/b_optimizer")
+    assert steps == list(range(2 * SPE))
+    assert np.array_equal(rates, np.float32(callback.learning_rates))
     assert np.float32(keras.ops.convert_to_numpy(model.b.bias)[0]) == replayed(rates)
+    assert keras_tags(run) == {f"{tags.LEARNING_RATE}/b_optimizer"}
+
+
+@pytest.mark.skipif(BACKEND == "jax", reason="a JAX train_step is stateless: another guide")
+@pytest.mark.parametrize("given", ["name", "object"])
+def test_a_scheduler_given_one_optimizer_of_several_schedules_it(given, tmp_path):
+    """`optimizer="a_optimizer"` (or the object): the schedule is what that optimizer
+    applies, bit for bit, under `batch_learning_rate/a_optimizer`; the other optimizer keeps
+    its own rate; beside lr_tb.TensorBoard each curve is written once."""
+    model = TwoOptimizers()
+    model.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.25))
+    chosen = "a_optimizer" if given == "name" else model.a_optimizer
+    ours = lr_tb.ScheduleCallback(SCHEDULE, log_dir=str(tmp_path), optimizer=chosen)
+    board = lr_tb.TensorBoard(str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model.fit(*data(), batch_size=BATCH, epochs=2, verbose=0, callbacks=[ours, board])
+    run = os.path.join(str(tmp_path), "train")
+    rates = np.float32(ours.learning_rates)
+    assert ours.steps == list(range(2 * SPE))
+    np.testing.assert_allclose(rates, evaluate(SCHEDULE, range(2 * SPE)), rtol=ULPS, atol=0)
+    assert np.float32(keras.ops.convert_to_numpy(model.a.bias)[0]) == replayed(rates)
+    assert np.float32(keras.ops.convert_to_numpy(model.b.bias)[0]) == replayed([0.25] * 2 * SPE)
+    steps, disk = read_scalars(run, f"{tags.LEARNING_RATE}/a_optimizer")
+    assert steps == ours.steps and np.array_equal(disk, rates)
+    steps, disk = read_scalars(run, f"{tags.LEARNING_RATE}/b_optimizer")
+    assert steps == list(range(2 * SPE)) and np.all(disk == np.float32(0.25))
+    assert keras.ops.convert_to_numpy(model.a_optimizer.learning_rate) == rates[-1]
 
 
 def test_an_optimizer_argument_naming_nothing_is_refused_before_any_step(tmp_path):

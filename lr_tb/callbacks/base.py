@@ -206,7 +206,11 @@ class LearningRateCallback(keras.callbacks.Callback):
                 f"{type(self).__name__} supports steps_per_execution <= {self._slot.size // 2}."
                 f" Received: steps_per_execution={self._steps_per_call}"
             )
-        self._log = RunLog(self.run_dir, self._tag_suffix)
+        suffix = self._tag_suffix
+        if suffix is None and P.other_optimizers(self._model, self._optimizer):
+            # the model holds several optimizers: say which one this curve is
+            suffix = P.attribute_of(self._model, self._optimizer) or self._optimizer.name
+        self._log = RunLog(self.run_dir, suffix)
         self._offset = 0
         self._raw_start: int | None = None
         self._active = True
@@ -265,8 +269,9 @@ class LearningRateCallback(keras.callbacks.Callback):
             self._warn_idle(epoch)
         last = self._last_logged_rate
         if last is not None:
-            if logs is not None:
-                logs[tags.EPOCH_LOG_KEY] = last
+            if logs is not None:  # `learning_rate_<optimizer>` for one of several
+                suffix = self._log.suffix if self._log is not None else None
+                logs[tags.EPOCH_LOG_KEY + (f"_{suffix}" if suffix else "")] = last
             if self.verbose > 0:
                 self._print_epoch(epoch)
 

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import warnings
+from typing import Any
 
 import keras
 import numpy as np
@@ -105,7 +106,7 @@ class ReduceLROnPlateau(ScheduleCallback):
         schedule: a `keras.optimizers.schedules.LearningRateSchedule` to scale, or None.
         threshold_mode: "abs" (Keras' `min_delta` rule) or "rel" (PyTorch's).
         warmup_epochs: epochs at the start of the run during which no plateau is counted, >= 0.
-        log_momentum, log_weight_decay: as for `lr_tb.ScheduleCallback`.
+        log_momentum, log_weight_decay, optimizer: as for `lr_tb.ScheduleCallback`.
 
     Attributes:
         scale: with a schedule, the scale in force (after the fit: including a reduction
@@ -144,6 +145,7 @@ class ReduceLROnPlateau(ScheduleCallback):
         warmup_epochs: int = 0,
         log_momentum: bool = False,
         log_weight_decay: bool = False,
+        optimizer: Any = None,
     ) -> None:
         if not isinstance(monitor, str) or not monitor:
             raise TypeError(
@@ -189,6 +191,7 @@ class ReduceLROnPlateau(ScheduleCallback):
             flush_secs=flush_secs,
             log_momentum=log_momentum,
             log_weight_decay=log_weight_decay,
+            optimizer=optimizer,
         )
         self._minimize = self.mode != "max"
         self.scale = 1.0

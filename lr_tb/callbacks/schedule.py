@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import keras
 import numpy as np
@@ -42,6 +43,10 @@ class ScheduleCallback(LearningRateCallback):
             Other optimizers are refused at train begin (TypeError).
         log_weight_decay: also write each update's effective weight decay,
             `weight_decay * learning_rate`, tag `batch_effective_weight_decay`.
+        optimizer: the optimizer to schedule, or the name of the model attribute holding it
+            (keyword only; a model whose own `train_step` applies optimizers of its own, as
+            Keras' GAN examples: `optimizer="g_optimizer"`); None: `model.optimizer`. On a
+            model holding several, the tags are `batch_learning_rate/<attribute>`.
 
     Raises:
         TypeError: `schedule` is not a `LearningRateSchedule`, or another argument has the
@@ -66,6 +71,7 @@ class ScheduleCallback(LearningRateCallback):
         *,
         log_momentum: bool = False,
         log_weight_decay: bool = False,
+        optimizer: Any = None,
     ) -> None:
         if type(self) is ScheduleCallback and not isinstance(
             schedule, keras.optimizers.schedules.LearningRateSchedule
@@ -80,6 +86,7 @@ class ScheduleCallback(LearningRateCallback):
             flush_secs=flush_secs,
             log_momentum=log_momentum,
             log_weight_decay=log_weight_decay,
+            optimizer=optimizer,
         )
         self.schedule = schedule
 

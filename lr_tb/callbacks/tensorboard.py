@@ -162,7 +162,8 @@ class TensorBoard(keras.callbacks.TensorBoard):
         self._rate_logger.on_epoch_end(epoch, logs)
         if logs is not None and not self.write_epoch_learning_rate:
             # the epoch's `learning_rate` stays in the logs (History); only not written here
-            logs = {k: value for k, value in logs.items() if k != tags.EPOCH_LOG_KEY}
+            key, several = tags.EPOCH_LOG_KEY, tags.EPOCH_LOG_KEY + "_"
+            logs = {k: x for k, x in logs.items() if k != key and not k.startswith(several)}
         super().on_epoch_end(epoch, logs)
 
     def on_train_end(self, logs: dict | None = None) -> None:
