@@ -133,6 +133,20 @@ def test_mixed_precision_loss_scale_optimizer_that_skips_updates(tmp_path):
     assert_truthful(model, callback, probe, tmp_path, count=ran)
 
 
+def test_mixed_bfloat16_policy(tmp_path):
+    """mixed_bfloat16 (no loss scaling): float32 variables, bfloat16 compute; the mean
+    gradient over a power-of-two batch is still exactly 1."""
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            keras.layers.Dense(1, kernel_initializer="zeros", dtype="mixed_bfloat16"),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss=mean_prediction)
+    callback, probe = fit_with_schedule(model, tmp_path)
+    assert_truthful(model, callback, probe, tmp_path, count=3 * SPE)
+
+
 # -- fit() ---------------------------------------------------------------------------------------
 class Rows(keras.utils.PyDataset):
     def __init__(self, batches, **kwargs):
@@ -495,3 +509,58 @@ def test_a_scheduler_of_an_optimizer_that_never_steps_says_so(tmp_path):
     assert "model.a_optimizer, model.b_optimizer" in str(idle[0].message)
     assert "epoch 1" in str(idle[0].message)
     assert callback.learning_rates == []
+
+
+EVERY_SCHEDULER = {
+    "ScheduleCallback": lambda **kw: lr_tb.ScheduleCallback(SCHEDULE, **kw),
+    "ExponentialDecayScheduler": lambda **kw: lr_tb.ExponentialDecayScheduler(0.1, 0.5, **kw),
+    "WarmupCosineDecayScheduler": lambda **kw: lr_tb.WarmupCosineDecayScheduler(
+        0.1, warmup_steps=2, **kw
+    ),
+    "CosineRestartsScheduler": lambda **kw: lr_tb.CosineRestartsScheduler(
+        0.1, first_cycle_steps=3, **kw
+    ),
+    "OneCycleScheduler": lambda **kw: lr_tb.OneCycleScheduler(0.1, **kw),
+    "WarmupStableDecayScheduler": lambda **kw: lr_tb.WarmupStableDecayScheduler(
+        0.1, decay_steps=3, **kw
+    ),
+    "WarmupPolynomialDecayScheduler": lambda **kw: lr_tb.WarmupPolynomialDecayScheduler(
+        0.1, warmup_steps=2, **kw
+    ),
+    "InverseSqrtDecayScheduler": lambda **kw: lr_tb.InverseSqrtDecayScheduler(
+        0.1, warmup_steps=2, **kw
+    ),
+    "ConstantWithWarmupScheduler": lambda **kw: lr_tb.ConstantWithWarmupScheduler(
+        0.1, warmup_steps=2, **kw
+    ),
+    "ReduceLROnPlateau": lambda **kw: lr_tb.ReduceLROnPlateau(
+        monitor="loss", mode="max", patience=0, factor=0.5, **kw
+    ),
+}
+
+
+@pytest.mark.skipif(BACKEND == "jax", reason="a JAX train_step is stateless: another guide")
+@pytest.mark.parametrize("name", list(EVERY_SCHEDULER))
+def test_every_scheduler_takes_the_optimizer_it_schedules(name, tmp_path):
+    """Every rate-setting lr_tb callback, given `optimizer="a_optimizer"` of a model whose
+    train_step applies two optimizers of its own: that optimizer applies the callback's curve
+    bit for bit (its bias replays it), under `batch_learning_rate/a_optimizer`; the other
+    keeps its own rate."""
+    model = TwoOptimizers()
+    model.compile(keras.optimizers.SGD(0.1, momentum=0.0), keras.optimizers.SGD(0.25))
+    callback = EVERY_SCHEDULER[name](log_dir=str(tmp_path), optimizer="a_optimizer")
+    if name == "OneCycleScheduler":  # cycles SGD's momentum, which needs momentum > 0
+        model.a_optimizer = keras.optimizers.SGD(0.1, momentum=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model.fit(*data(), batch_size=BATCH, epochs=3, verbose=0, callbacks=[callback])
+    rates = np.float32(callback.learning_rates)
+    assert callback.steps == list(range(3 * SPE))
+    assert len(set(rates.tolist())) > 1  # a curve, not the optimizer's own constant
+    steps, disk = read_scalars(
+        os.path.join(str(tmp_path), "train"), f"{tags.LEARNING_RATE}/a_optimizer"
+    )
+    assert steps == callback.steps and np.array_equal(disk, rates)
+    if name != "OneCycleScheduler":  # plain SGD: the bias replays the rates exactly
+        assert np.float32(keras.ops.convert_to_numpy(model.a.bias)[0]) == replayed(rates)
+    assert np.float32(keras.ops.convert_to_numpy(model.b.bias)[0]) == replayed([0.25] * 3 * SPE)

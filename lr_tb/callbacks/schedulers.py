@@ -58,6 +58,7 @@ class _FitLengthScheduler(ScheduleCallback):
         flush_secs: float | None,
         log_momentum: bool = False,
         log_weight_decay: bool = False,
+        optimizer: Any = None,
     ) -> None:
         self._schedule_keys = tuple(schedule_args)
         for key, value in schedule_args.items():
@@ -69,6 +70,7 @@ class _FitLengthScheduler(ScheduleCallback):
             flush_secs=flush_secs,
             log_momentum=log_momentum,
             log_weight_decay=log_weight_decay,
+            optimizer=optimizer,
         )
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
@@ -139,7 +141,7 @@ class ExponentialDecayScheduler(_FitLengthScheduler):
         decay_rate: the factor per epoch, in (0, 1].
         steps_per_epoch: steps between two decays (None: the fit's steps per epoch).
         min_learning_rate: the floor, in [0, learning_rate_base].
-        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay, optimizer: as for
             `lr_tb.ScheduleCallback`.
 
     Raises:
@@ -165,6 +167,7 @@ class ExponentialDecayScheduler(_FitLengthScheduler):
         *,
         log_momentum: bool = False,
         log_weight_decay: bool = False,
+        optimizer: Any = None,
     ) -> None:
         super().__init__(
             check_exponential_args(
@@ -175,6 +178,7 @@ class ExponentialDecayScheduler(_FitLengthScheduler):
             flush_secs,
             log_momentum,
             log_weight_decay,
+            optimizer,
         )
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
@@ -196,7 +200,7 @@ class WarmupCosineDecayScheduler(_FitLengthScheduler):
         min_learning_rate: the floor, in [0, learning_rate_base].
         warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
         hold_epochs: the hold in epochs, instead of `hold_steps`.
-        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay, optimizer: as for
             `lr_tb.ScheduleCallback`.
 
     Raises:
@@ -229,6 +233,7 @@ class WarmupCosineDecayScheduler(_FitLengthScheduler):
         flush_secs: float | None = 30.0,
         log_momentum: bool = False,
         log_weight_decay: bool = False,
+        optimizer: Any = None,
     ) -> None:
         _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
         _steps_or_epochs("hold_steps", hold_steps, "hold_epochs", hold_epochs)
@@ -248,6 +253,7 @@ class WarmupCosineDecayScheduler(_FitLengthScheduler):
             flush_secs,
             log_momentum,
             log_weight_decay,
+            optimizer,
         )
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
@@ -275,7 +281,7 @@ class CosineRestartsScheduler(_FitLengthScheduler):
         hold_fraction: each cycle's hold as a fraction of its length.
         min_learning_rate: the floor.
         first_cycle_epochs: SGDR's first cycle length in epochs, instead of steps.
-        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay, optimizer: as for
             `lr_tb.ScheduleCallback`.
 
     Raises:
@@ -309,6 +315,7 @@ class CosineRestartsScheduler(_FitLengthScheduler):
         flush_secs: float | None = 30.0,
         log_momentum: bool = False,
         log_weight_decay: bool = False,
+        optimizer: Any = None,
     ) -> None:
         _steps_or_epochs(
             "first_cycle_steps", first_cycle_steps, "first_cycle_epochs", first_cycle_epochs
@@ -341,7 +348,9 @@ class CosineRestartsScheduler(_FitLengthScheduler):
         )
         args["first_cycle_steps"] = first_cycle_steps if first_cycle_epochs is None else None
         self.first_cycle_epochs = first_cycle_epochs
-        super().__init__(args, log_dir, verbose, flush_secs, log_momentum, log_weight_decay)
+        super().__init__(
+            args, log_dir, verbose, flush_secs, log_momentum, log_weight_decay, optimizer
+        )
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
         total, note = self._total_steps(self.total_steps)
@@ -371,7 +380,7 @@ class OneCycleScheduler(_FitLengthScheduler):
         cycle_momentum: cycle the momentum / `beta_1` in opposition to the rate.
         base_momentum: the momentum at the peak rate, in [0, 1].
         max_momentum: the momentum at the start and the end of the cycle, in [0, 1].
-        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay, optimizer: as for
             `lr_tb.ScheduleCallback`.
 
     Raises:
@@ -404,6 +413,7 @@ class OneCycleScheduler(_FitLengthScheduler):
         flush_secs: float | None = 30.0,
         log_momentum: bool = False,
         log_weight_decay: bool = False,
+        optimizer: Any = None,
     ) -> None:
         if not isinstance(cycle_momentum, bool):
             raise TypeError(
@@ -421,6 +431,7 @@ class OneCycleScheduler(_FitLengthScheduler):
             flush_secs,
             log_momentum,
             log_weight_decay,
+            optimizer,
         )
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
@@ -457,7 +468,7 @@ class WarmupStableDecayScheduler(_FitLengthScheduler):
         num_cycles: cosine waves of the "cosine" decay, > 0.
         warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
         decay_epochs: the decay in epochs, instead of `decay_steps`.
-        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay, optimizer: as for
             `lr_tb.ScheduleCallback`.
 
     Raises:
@@ -491,6 +502,7 @@ class WarmupStableDecayScheduler(_FitLengthScheduler):
         flush_secs: float | None = 30.0,
         log_momentum: bool = False,
         log_weight_decay: bool = False,
+        optimizer: Any = None,
     ) -> None:
         _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
         if (decay_steps is None) == (decay_epochs is None):
@@ -519,6 +531,7 @@ class WarmupStableDecayScheduler(_FitLengthScheduler):
             flush_secs,
             log_momentum,
             log_weight_decay,
+            optimizer,
         )
 
     def _length_inferred(self) -> bool:
@@ -546,7 +559,7 @@ class WarmupPolynomialDecayScheduler(_FitLengthScheduler):
         end_learning_rate: the final rate, in [0, learning_rate_base).
         power: the polynomial's power, > 0.
         warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
-        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay, optimizer: as for
             `lr_tb.ScheduleCallback`.
 
     Raises:
@@ -574,6 +587,7 @@ class WarmupPolynomialDecayScheduler(_FitLengthScheduler):
         flush_secs: float | None = 30.0,
         log_momentum: bool = False,
         log_weight_decay: bool = False,
+        optimizer: Any = None,
     ) -> None:
         _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
         self.warmup_epochs = warmup_epochs
@@ -586,6 +600,7 @@ class WarmupPolynomialDecayScheduler(_FitLengthScheduler):
             flush_secs,
             log_momentum,
             log_weight_decay,
+            optimizer,
         )
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
@@ -606,7 +621,7 @@ class InverseSqrtDecayScheduler(_FitLengthScheduler):
         warmup_steps: steps of linear warmup from 0, >= 0 (or `warmup_epochs`).
         timescale: the decay's time scale in steps (None: the warmup's length, or 10,000).
         warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
-        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay, optimizer: as for
             `lr_tb.ScheduleCallback`.
 
     Raises:
@@ -631,6 +646,7 @@ class InverseSqrtDecayScheduler(_FitLengthScheduler):
         flush_secs: float | None = 30.0,
         log_momentum: bool = False,
         log_weight_decay: bool = False,
+        optimizer: Any = None,
     ) -> None:
         _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
         self.warmup_epochs = warmup_epochs
@@ -641,6 +657,7 @@ class InverseSqrtDecayScheduler(_FitLengthScheduler):
             flush_secs,
             log_momentum,
             log_weight_decay,
+            optimizer,
         )
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
@@ -659,7 +676,7 @@ class ConstantWithWarmupScheduler(_FitLengthScheduler):
         learning_rate_base: the rate after the warmup, > 0.
         warmup_steps: steps of linear warmup, >= 0 (or `warmup_epochs`).
         warmup_epochs: the warmup in epochs (may be fractional), instead of `warmup_steps`.
-        log_dir, verbose, flush_secs, log_momentum, log_weight_decay: as for
+        log_dir, verbose, flush_secs, log_momentum, log_weight_decay, optimizer: as for
             `lr_tb.ScheduleCallback`.
 
     Raises:
@@ -682,6 +699,7 @@ class ConstantWithWarmupScheduler(_FitLengthScheduler):
         flush_secs: float | None = 30.0,
         log_momentum: bool = False,
         log_weight_decay: bool = False,
+        optimizer: Any = None,
     ) -> None:
         _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
         self.warmup_epochs = warmup_epochs
@@ -692,6 +710,7 @@ class ConstantWithWarmupScheduler(_FitLengthScheduler):
             flush_secs,
             log_momentum,
             log_weight_decay,
+            optimizer,
         )
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
