@@ -659,7 +659,9 @@ class _ModelHook:
     def __init__(self, model: Any) -> None:
         self.model_ref = weakref.ref(model)
         self.active: list = []  # lr_tb callbacks in the middle of a fit
-        self.iterations_at_fit_start: int | None = None
+        # each optimizer's step counter when the fit started (before any callback ran), by
+        # id of the rate-holding optimizer: model.optimizer and every other one it holds
+        self.iterations_at_fit_start: dict[int, int] = {}
         self.slots: list[RateSlot] = []  # the slots of the optimizers lr_tb follows
         self.lock = threading.Lock()
 
@@ -705,13 +707,15 @@ def hook_model(model: Any) -> _ModelHook:
             if not force:
                 for callback in list(hook.active):
                     callback._finish(late=True)
+                hook.iterations_at_fit_start = {}
                 try:
-                    optimizer = unwrap(model.optimizer)
-                    hook.iterations_at_fit_start = int(
-                        ops.convert_to_numpy(optimizer._iterations)
-                    ) // accumulation_steps(optimizer)
+                    own = unwrap(model.optimizer)
+                    for optimizer in [own, *map(unwrap, other_optimizers(model, own).values())]:
+                        hook.iterations_at_fit_start[id(optimizer)] = int(
+                            ops.convert_to_numpy(optimizer._iterations)
+                        ) // accumulation_steps(optimizer)
                 except Exception:  # noqa: BLE001 - not compiled yet: fit will say so
-                    hook.iterations_at_fit_start = None
+                    pass
             original(force=force)
             _guard(model, hook)
 

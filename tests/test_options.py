@@ -564,3 +564,31 @@ def test_every_scheduler_takes_the_optimizer_it_schedules(name, tmp_path):
     if name != "OneCycleScheduler":  # plain SGD: the bias replays the rates exactly
         assert np.float32(keras.ops.convert_to_numpy(model.a.bias)[0]) == replayed(rates)
     assert np.float32(keras.ops.convert_to_numpy(model.b.bias)[0]) == replayed([0.25] * 3 * SPE)
+
+
+@pytest.mark.skipif(BACKEND == "jax", reason="a JAX train_step is stateless: another guide")
+def test_a_second_fit_runs_a_given_optimizers_inferred_schedule_anew(tmp_path):
+    """As for model.optimizer (README, "TensorBoard layout"): a second `fit` from epoch 0 runs
+    a schedule of inferred length anew from its first step, for the optimizer given, whose
+    step counter (not model.optimizer's, idle here) says where the fit started."""
+    model = TwoOptimizers()
+    model.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.25))
+    callback = lr_tb.WarmupCosineDecayScheduler(
+        0.1, warmup_steps=2, log_dir=str(tmp_path), optimizer="a_optimizer"
+    )
+    runs = []
+    for _ in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            model.fit(*data(), batch_size=BATCH, epochs=2, verbose=0, callbacks=[callback])
+        runs.append((list(callback.steps), np.float32(callback.learning_rates)))
+    (first_steps, first), (second_steps, second) = runs
+    assert first_steps == list(range(2 * SPE)) and second_steps == list(range(2 * SPE, 4 * SPE))
+    np.testing.assert_array_equal(second, first)  # anew, not past the end at the floor
+    assert np.float32(keras.ops.convert_to_numpy(model.a.bias)[0]) == replayed(
+        np.concatenate([first, second])
+    )
+    steps, disk = read_scalars(
+        os.path.join(str(tmp_path), "train"), f"{tags.LEARNING_RATE}/a_optimizer"
+    )
+    assert steps == list(range(4 * SPE)) and np.array_equal(disk, np.concatenate([first, second]))

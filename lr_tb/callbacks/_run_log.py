@@ -253,7 +253,12 @@ class RunLog:
                 self._owner = None
 
     def _progress_path(self) -> str:
-        return _fs.join(self.run_dir, PROGRESS_FILE)
+        """`lr_tb_progress.json`; one of several optimizers keeps its own,
+        `lr_tb_progress.<suffix>.json` (their step counts may differ)."""
+        if self.suffix is None:
+            return _fs.join(self.run_dir, PROGRESS_FILE)
+        stem, ext = os.path.splitext(PROGRESS_FILE)
+        return _fs.join(self.run_dir, f"{stem}.{self.suffix}{ext}")
 
     def _write_progress(self, finished: bool = False) -> None:
         if self._next_step is None or self.run_dir is None:

@@ -92,7 +92,8 @@ class _FitLengthScheduler(ScheduleCallback):
         resume, keras-tuner's Hyperband) goes on along the same curve."""
         if not self._length_inferred() or first_epoch != 0 or start == 0:
             return 0
-        at_fit_start = self._hook.iterations_at_fit_start  # read before any callback ran
+        # read before any callback ran, for the optimizer this callback follows
+        at_fit_start = self._hook.iterations_at_fit_start.get(id(self._optimizer))
         if at_fit_start is not None:
             restored = at_fit_start != self._raw_start  # a BackupAndRestore restore
         else:  # the model's first lr_tb fit: lr_tb saw it start too late to tell
