@@ -85,10 +85,10 @@ def checked_optimizer(model: Any, who: str, chosen: Any = None) -> Any:
     if isinstance(chosen, str):
         found = getattr(model, chosen, None)
         if not isinstance(found, keras.optimizers.Optimizer):
-            names = ["optimizer", *other_optimizers(model, unwrap(model.optimizer))]
+            names = ", ".join(repr(n) for n in held_optimizers(model))
             raise ValueError(
                 f"{who}: argument `optimizer` names no optimizer of the model; it has "
-                f"{', '.join(repr(n) for n in names)}. Received: optimizer={chosen!r}"
+                f"{names}. Received: optimizer={chosen!r}"
             )
         chosen = found
     optimizer = getattr(model, "optimizer", None) if chosen is None else chosen
@@ -112,28 +112,28 @@ def checked_optimizer(model: Any, who: str, chosen: Any = None) -> Any:
     return inner
 
 
-def other_optimizers(model: Any, optimizer: Any) -> dict[str, Any]:
-    """The optimizers a model holds as attributes besides `optimizer` (a GAN's `g_optimizer`
-    and `d_optimizer`, set in its own `compile`), by attribute name. Public Python only
-    (`vars(model)`)."""
-    found = {}
+def held_optimizers(model: Any) -> dict[str, Any]:
+    """The optimizers a model holds as public attributes, by name: `optimizer` (the compiled
+    one) and, on a model whose own `compile` keeps more (a GAN's `g_optimizer` and
+    `d_optimizer`), those; each once. Public Python only (`vars(model)`)."""
+    found: dict[str, Any] = {}
     for name, value in vars(model).items():
-        if name.startswith("_"):
+        if name.startswith("_") or not isinstance(value, keras.optimizers.Optimizer):
             continue
-        if isinstance(value, keras.optimizers.Optimizer) and unwrap(value) is not optimizer:
-            if all(unwrap(value) is not unwrap(seen) for seen in found.values()):
-                found[name] = value
+        if all(unwrap(value) is not unwrap(seen) for seen in found.values()):
+            found[name] = value
     return found
 
 
+def other_optimizers(model: Any, optimizer: Any) -> dict[str, Any]:
+    """`held_optimizers` besides `optimizer`."""
+    return {n: o for n, o in held_optimizers(model).items() if unwrap(o) is not unwrap(optimizer)}
+
+
 def attribute_of(model: Any, optimizer: Any) -> str | None:
-    """The name of the model attribute holding `optimizer` (`"optimizer"` for the compiled
-    one, `"g_optimizer"`, ...), or None."""
-    for name, value in vars(model).items():
-        if not name.startswith("_") and isinstance(value, keras.optimizers.Optimizer):
-            if unwrap(value) is unwrap(optimizer):
-                return name
-    return None
+    """The name of the model attribute holding `optimizer`, or None."""
+    held = held_optimizers(model).items()
+    return next((n for n, o in held if unwrap(o) is unwrap(optimizer)), None)
 
 
 def print_msg(message: str) -> None:
@@ -709,8 +709,8 @@ def hook_model(model: Any) -> _ModelHook:
                     callback._finish(late=True)
                 hook.iterations_at_fit_start = {}
                 try:
-                    own = unwrap(model.optimizer)
-                    for optimizer in [own, *map(unwrap, other_optimizers(model, own).values())]:
+                    for held in held_optimizers(model).values():
+                        optimizer = unwrap(held)
                         hook.iterations_at_fit_start[id(optimizer)] = int(
                             ops.convert_to_numpy(optimizer._iterations)
                         ) // accumulation_steps(optimizer)
@@ -764,10 +764,14 @@ def leave_out_epoch_rate(tensorboard: Any) -> None:
     writes) adds nothing on this instance. A plain function in the instance's dict, so
     `copy.deepcopy` (keras-tuner) keeps it."""
     if not callable(getattr(type(tensorboard), "_collect_learning_rate", None)):
-        raise RuntimeError(
-            "lr_tb relies on keras.callbacks.TensorBoard._collect_learning_rate, which this "
-            f"Keras ({keras.__version__}) does not have; pass write_epoch_learning_rate=True"
+        warnings.warn(  # a Keras that moved it: Keras' epoch curve comes back, nothing breaks
+            "lr_tb.TensorBoard: this Keras "
+            f"({keras.__version__}) has no TensorBoard._collect_learning_rate; its "
+            "epoch_learning_rate is written beside lr_tb's per-step curve.",
+            RuntimeWarning,
+            stacklevel=3,
         )
+        return
     tensorboard._collect_learning_rate = _logs_unchanged
 
 

@@ -206,8 +206,9 @@ class LearningRateCallback(keras.callbacks.Callback):
                 f"{type(self).__name__} supports steps_per_execution <= {self._slot.size // 2}."
                 f" Received: steps_per_execution={self._steps_per_call}"
             )
+        others = P.other_optimizers(self._model, self._optimizer)
         suffix = self._tag_suffix
-        if suffix is None and P.other_optimizers(self._model, self._optimizer):
+        if suffix is None and others:
             # the model holds several optimizers: say which one this curve is
             suffix = P.attribute_of(self._model, self._optimizer) or self._optimizer.name
         self._log = RunLog(self.run_dir, suffix)
@@ -223,10 +224,7 @@ class LearningRateCallback(keras.callbacks.Callback):
         self._epoch_first_step: int | None = None
         self._epoch_calls = 0
         self._idle_warned = False
-        self._others = {
-            name: (opt, self._iterations_of(opt))
-            for name, opt in P.other_optimizers(self._model, self._optimizer).items()
-        }
+        self._others = {name: (opt, self._iterations_of(opt)) for name, opt in others.items()}
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self._raw_start is None:  # first epoch of this fit: fix the step axis
@@ -311,8 +309,8 @@ class LearningRateCallback(keras.callbacks.Callback):
         warnings.warn(
             f"{type(self).__name__}: batches ran in epoch {epoch + 1}, but the optimizer it "
             f"follows ({label}, {type(self._optimizer).__name__}) took no step, so it logged "
-            f"nothing; {which}. lr_tb.LearningRateLogger and lr_tb.TensorBoard log every "
-            "optimizer a model holds; the schedulers follow model.optimizer.",
+            f"nothing; {which}. Give it `optimizer=` (the attribute name) to follow one of "
+            "them; lr_tb.LearningRateLogger and lr_tb.TensorBoard log every one by default.",
             RuntimeWarning,
             stacklevel=2,
         )
