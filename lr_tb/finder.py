@@ -31,6 +31,7 @@ from keras import ops
 from lr_tb import _fs, tags
 from lr_tb import _keras_private as P
 from lr_tb import _validation as v
+from lr_tb._optimizers import checked_optimizer
 from lr_tb.schedules.base import StepSchedule
 
 __all__ = [
@@ -566,7 +567,7 @@ def _check_model(model: Any) -> Any:
             "Argument `model` must be a compiled model (call `model.compile(optimizer=..., "
             f"loss=...)` first). Received: an uncompiled {type(model).__name__}"
         )
-    P.checked_optimizer(model, "find_learning_rate")  # refuses MultiOptimizer and the like
+    checked_optimizer(model, "find_learning_rate")  # refuses MultiOptimizer and the like
     return model.optimizer
 
 

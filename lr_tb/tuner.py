@@ -64,7 +64,7 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
-from lr_tb import _keras_private, _trial
+from lr_tb import _keras_private, _optimizers, _trial
 from lr_tb.callbacks import (
     ConstantWithWarmupScheduler,
     CosineRestartsScheduler,
@@ -603,7 +603,7 @@ class ScheduleHyperModel(kt.HyperModel):
         scheduler = scheduler_from_hp(
             hp, int(kwargs.get("epochs", 1)), None, log_dir, monitor, self.space
         )
-        optimizer = _keras_private.checked_optimizer(model, "ScheduleHyperModel")
+        optimizer = _optimizers.checked_optimizer(model, "ScheduleHyperModel")
         held = _keras_private.held_rate(optimizer)
         if not _keras_private.holds_variable(optimizer):
             raise TypeError(

@@ -23,7 +23,7 @@ from conftest import (
 )
 
 import lr_tb
-from lr_tb import _keras_private, tags
+from lr_tb import _slot, tags
 
 pytestmark = pytest.mark.backends
 
@@ -80,7 +80,7 @@ NAMES = ["exponential", "warmup_cosine", "cosine_restarts", "sgdr_epochs", "kera
 
 def assert_plain_rate(model):
     """No lr_tb schedule is applied: a plain fit now uses the optimizer's own rate."""
-    slot = _keras_private.slot_of(model.optimizer)
+    slot = _slot.slot_of(model.optimizer)
     assert slot is None or (int(slot.mode.numpy()) == 0 and slot.owner is None)
 
 
@@ -312,7 +312,7 @@ def test_train_step_error_leaves_computed_points_on_disk(tmp_path):
     counted = int(model.optimizer.iterations)
     assert counted >= SPE + 2 and steps == list(range(counted))
     np.testing.assert_allclose(values, expected(rate, steps), rtol=1e-6)
-    assert cb._log._writer is None and not cb._active
+    assert cb._fit.log._writer is None and not cb._fit.open
     assert_plain_rate(model)  # the optimizer applies its own rate again
     model.fit(np.zeros_like(x), y, batch_size=8, epochs=1, verbose=0)  # usable again
 

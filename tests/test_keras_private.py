@@ -15,7 +15,7 @@ import pytest
 from conftest import BACKEND, BiasProbe, assert_applied_exactly, zeros_data
 
 import lr_tb
-from lr_tb import _keras_private
+from lr_tb import _keras_private, _slot
 from lr_tb.schedules import evaluate
 
 pytestmark = pytest.mark.backends
@@ -113,7 +113,7 @@ def test_checkpoints_keep_their_layout(tmp_path):
     with _no_skip_warning():
         plain.load_weights(path)
     assert int(plain.optimizer.iterations.numpy()) == 10
-    slot = _keras_private.slot_of(with_lr_tb.optimizer)
+    slot = _slot.slot_of(with_lr_tb.optimizer)
     own = [v for v in with_lr_tb.optimizer.variables if not slot.is_own(v)]
     assert len(own) == len(plain.optimizer.variables)
     for a, b in zip(own, plain.optimizer.variables, strict=True):
@@ -226,9 +226,9 @@ def test_interrupted_fit_is_finished_by_the_next(tmp_path):
     bias0 = float(model.layers[-1].bias.numpy()[0])
     model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[probe])
     assert_applied_exactly(probe, [np.float32(0.05)] * 5, first_step=10, bias0=bias0)
-    assert not cb._active
+    assert not cb._fit.open
     assert os.path.exists(os.path.join(str(tmp_path), "train", "lr_tb_progress.json"))
-    assert _keras_private.slot_of(model.optimizer).owner is None
+    assert _slot.slot_of(model.optimizer).owner is None
 
 
 def test_rate_read_outside_a_step_with_a_held_schedule_is_the_last_applied():

@@ -15,7 +15,7 @@ import pytest
 from conftest import BiasProbe, bias_model, read_scalars, zeros_data
 
 import lr_tb
-from lr_tb import _keras_private, tags
+from lr_tb import _slot, tags
 from lr_tb.schedules import OneCycle
 
 ULPS = 2 * 2.0**-23  # two float32 ulps of a value in [0.5, 1)
@@ -82,7 +82,7 @@ def test_one_cycle_sgd_momentum_applied_logged_and_closed_form_agree(tmp_path):
     last = logged_rates[-1]  # the rate variable holds the last applied rate
     assert_probe_replays(probe2, [last] * 5, [0.9] * 5, 10, bias0, velocity0)
     # the momentum slot's variables stay out of checkpoints
-    slot = _keras_private.slot_of(model.optimizer)
+    slot = _slot.slot_of(model.optimizer)
     assert all(slot.is_own(v) for v in slot.momentum.variables)
     path = str(tmp_path / "m.keras")
     model.save(path)
@@ -212,7 +212,7 @@ def test_refused_optimizers_and_arguments():
         model = bias_model(optimizer=optimizer)
         with pytest.raises(TypeError, match=match):
             model.fit(x, y, verbose=0, callbacks=[lr_tb.OneCycleScheduler(0.1)])
-        assert _keras_private.slot_of(model.optimizer) is None  # refused before anything
+        assert _slot.slot_of(model.optimizer) is None  # refused before anything
     # without cycling, any optimizer
     model = bias_model(optimizer=keras.optimizers.RMSprop(0.1))
     model.fit(x, y, verbose=0, callbacks=[lr_tb.OneCycleScheduler(0.1, cycle_momentum=False)])

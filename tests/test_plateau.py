@@ -309,10 +309,10 @@ def test_rerun_cell_after_an_interrupted_one_writes_what_ran(tmp_path):
         return cb
 
     interrupted = cell(crash=True)
-    assert interrupted._active  # Keras called no hook of it
-    its_file = interrupted._log._writer.path
+    assert interrupted._fit.open  # Keras called no hook of it
+    its_file = interrupted._fit.log._writer.path
     cell(crash=False)
-    assert not interrupted._active
+    assert not interrupted._fit.open
     assert interrupted.steps == list(range(2 * SPE + 3))  # what the interrupted fit ran
     alone = tmp_path / "alone"
     alone.mkdir()

@@ -163,7 +163,7 @@ def test_backup_every_3_batches_and_a_crash_outside_the_step(tmp_path):
                 FailInCallback(2 * SPE + 2),
             ],
         )
-    crashed._finish()  # what interpreter exit would do for the crashed process
+    crashed._fit.close()  # what interpreter exit would do for the crashed process
     resumed = scheduler(str(tmp_path))
     bias_model().fit(
         x,

@@ -227,7 +227,7 @@ def test_model_not_compiled_leaves_no_run(tmp_path):
 def test_optimizer_without_a_learning_rate(tmp_path):
     from types import SimpleNamespace
 
-    from lr_tb import _keras_private as _optimizer
+    from lr_tb import _optimizers as _optimizer
 
     not_keras = SimpleNamespace(optimizer=SimpleNamespace(update=lambda *a: None))
     with pytest.raises(TypeError, match="Keras 3 optimizer with a `learning_rate`.*Received"):

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from lr_tb import _keras_private as P
 from lr_tb import _validation as v
+from lr_tb._optimizers import other_optimizers, unwrap
 from lr_tb.callbacks.base import LearningRateCallback
 
 
@@ -85,7 +85,7 @@ class LearningRateLogger(LearningRateCallback):
         self.by_optimizer = {}
         if self.optimizer is None:
             own = getattr(self._model, "optimizer", None)
-            others = P.other_optimizers(self._model, P.unwrap(own)) if own is not None else {}
+            others = other_optimizers(self._model, unwrap(own)) if own is not None else {}
             if others:
                 self._followers = [
                     self._follower(name, opt) for name, opt in {"optimizer": own, **others}.items()
@@ -126,7 +126,7 @@ class LearningRateLogger(LearningRateCallback):
         if not self._followers:
             return super().on_epoch_end(epoch, logs)
         for follower in self._followers:
-            follower._idle_warned = True  # an idle one among several is no news
+            follower._fit.idle_warned = True  # an idle one among several is no news
             follower.on_epoch_end(epoch, logs)
         self._collect()
 

@@ -247,11 +247,11 @@ class ReduceLROnPlateau(ScheduleCallback):
     def _begin(self) -> None:
         if self._scheduled:
             super()._begin()  # ScheduleCallback's: a float rate to replace, the table
-        elif not P.holds_variable(self._optimizer):
+        elif not P.holds_variable(self._fit.optimizer):
             raise TypeError(
                 "ReduceLROnPlateau needs an optimizer compiled with a float `learning_rate`; "
                 "it cannot reduce a `LearningRateSchedule` or a callable. "
-                f"Received: learning_rate={P.held_rate(self._optimizer)!r}"
+                f"Received: learning_rate={P.held_rate(self._fit.optimizer)!r}"
             )
         self._mode_known = self._resolve_mode(final=False)
         self._reset()
@@ -284,7 +284,7 @@ class ReduceLROnPlateau(ScheduleCallback):
         precision; at the `min_lr` floor, that ratio (the next step continues at the floor).
         Any other held rate (a plain fit's, another schedule's) was not left by such a
         plateau: the scale starts at 1, as the formula says."""
-        if self._raw_start == 0 or start <= 0:
+        if self._fit.raw_start == 0 or start <= 0:
             return 1.0  # never stepped: the variable is the compiled rate
         held = self._read_rate_variable()
         (value,) = super()._rates_at(np.array([start - 1], dtype=np.int64))
@@ -332,35 +332,35 @@ class ReduceLROnPlateau(ScheduleCallback):
 
     # -- lifecycle -----------------------------------------------------------------------
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        if self._raw_start is None:  # the first epoch of this fit
+        if self._fit.raw_start is None:  # the first epoch of this fit
             self._restore_state(epoch)
         self._apply_pending()
         super().on_epoch_begin(epoch, logs)
 
     def _apply_pending(self) -> None:
         if self._pending_rate is not None:
-            P.assign(self._model, P.held_rate(self._optimizer), self._pending_rate)
+            P.assign(self._model, P.held_rate(self._fit.optimizer), self._pending_rate)
             self._pending_rate = None
         if self._pending_scale is not None:
             self.scale, self._pending_scale = self._pending_scale, None
-            self._fill_table(self._position())  # from the first step of this epoch
+            self._fill_table(self._fit.position())  # from the first step of this epoch
 
     def _end(self) -> None:
         if not self._scheduled:
-            if self._pending_rate is not None and self._optimizer is not None:
+            if self._pending_rate is not None and self._fit.optimizer is not None:
                 self._apply_pending()
             return
-        started = self._slot is not None and self._slot.owner is self
+        started = self._fit.slot is not None and self._fit.slot.owner is self._fit
         super()._end()  # the table off, the optimizer's variable at the last applied rate
         if self._pending_scale is not None:
             self.scale, self._pending_scale = self._pending_scale, None
             if started and self.steps:  # where a later fit or the saved model finds it
                 (rate,) = self._rates_at(np.array([self.steps[-1]], dtype=np.int64))
-                P.assign(self._model, P.held_rate(self._optimizer), float(rate))
+                P.assign(self._model, P.held_rate(self._fit.optimizer), float(rate))
 
     def _print_epoch(self, epoch: int) -> None:
         # Alone: one line for the starting rate, then one per reduction (Keras' own wording).
-        if self._scheduled or self._epoch_first_index == 0:
+        if self._scheduled or self._fit.epoch_first_index == 0:
             super()._print_epoch(epoch)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -400,7 +400,9 @@ class ReduceLROnPlateau(ScheduleCallback):
     def _decided_rate(self) -> float:
         if self._pending_rate is not None:
             return float(np.float32(self._pending_rate))
-        return float(P.read(self._model, self._optimizer, [P.held_rate(self._optimizer)])[0])
+        return float(
+            P.read(self._model, self._fit.optimizer, [P.held_rate(self._fit.optimizer)])[0]
+        )
 
     def _load_states(self) -> dict:
         try:
@@ -422,7 +424,7 @@ class ReduceLROnPlateau(ScheduleCallback):
                 if "scale" in state:
                     self._restored_scale = float(state["scale"])
             elif "rate" in state:
-                P.assign(self._model, P.held_rate(self._optimizer), state["rate"])
+                P.assign(self._model, P.held_rate(self._fit.optimizer), state["rate"])
 
     def _decide(self, epoch: int, logs: dict) -> None:
         if epoch < self.warmup_epochs:
@@ -475,7 +477,7 @@ class ReduceLROnPlateau(ScheduleCallback):
                     f"learning_rate, {old:.6g}, is the rate its last step trained at)."
                 )
             return True
-        (old,) = P.read(self._model, self._optimizer, [P.held_rate(self._optimizer)])
+        (old,) = P.read(self._model, self._fit.optimizer, [P.held_rate(self._fit.optimizer)])
         old = float(old)
         if not old > np.float32(self.min_lr):  # as Keras: a float32 floor is reached once
             return False

@@ -101,8 +101,8 @@ class ScheduleCallback(LearningRateCallback):
 
     # -- lifecycle -----------------------------------------------------------------------
     def _begin(self) -> None:
-        held = P.held_rate(self._optimizer)
-        if not P.holds_variable(self._optimizer):
+        held = P.held_rate(self._fit.optimizer)
+        if not P.holds_variable(self._fit.optimizer):
             raise TypeError(
                 f"{type(self).__name__} applies its own schedule, so the optimizer must be "
                 "compiled with a float `learning_rate`, not a `LearningRateSchedule` or a "
@@ -110,7 +110,6 @@ class ScheduleCallback(LearningRateCallback):
             )
         self.schedule = self._make_schedule()  # raises here when the fit is too short
         self._origin_step = 0
-        self._table_start: int | None = None
 
     def _rates_at(self, steps: np.ndarray) -> np.ndarray:
         return evaluate(self.schedule, steps - self._origin_step)
@@ -128,27 +127,26 @@ class ScheduleCallback(LearningRateCallback):
                 stacklevel=2,
             )
         self._fill_table(start)
-        self._slot.owner = self
-        P.assign(self._model, self._slot.mode, 1)
+        self._fit.slot.owner = self._fit
+        P.assign(self._model, self._fit.slot.mode, 1)
         if self._cycles_momentum():
-            P.assign(self._model, self._momentum_slot.mode, 1)
+            P.assign(self._model, self._fit.momentum_slot.mode, 1)
         self._expected_rate = self._read_rate_variable()
 
     def _fill_table(self, start: int) -> None:
-        steps = start + np.arange(self._slot.size, dtype=np.int64)
+        steps = start + np.arange(self._fit.slot.size, dtype=np.int64)
         values = self._rates_at(steps).astype(np.float32)
-        P.assign(self._model, self._slot.table, values)
+        P.assign(self._model, self._fit.slot.table, values)
         if self._cycles_momentum():
             momenta = self._momentum_at(steps).astype(np.float32)
-            P.assign(self._model, self._momentum_slot.table, momenta)
-        P.assign(self._model, self._slot.base, start - self._offset)
-        self._table_start = start
+            P.assign(self._model, self._fit.momentum_slot.table, momenta)
+        P.assign(self._model, self._fit.slot.base, start - self._fit.offset)
 
     def _window_moved(self) -> None:
-        self._fill_table(self._position())
+        self._fill_table(self._fit.position())
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        if self._raw_start is not None:
+        if self._fit.raw_start is not None:
             self._check_rate_variable(epoch)
         super().on_epoch_begin(epoch, logs)
 
@@ -159,21 +157,21 @@ class ScheduleCallback(LearningRateCallback):
 
     # -- the optimizer's own rate variable ------------------------------------------------
     def _read_rate_variable(self) -> float:
-        (value,) = P.read(self._model, self._optimizer, [P.held_rate(self._optimizer)])
+        (value,) = P.read(self._model, self._fit.optimizer, [P.held_rate(self._fit.optimizer)])
         return float(value)
 
     def _mirror(self) -> None:
         """Keep the optimizer's own variable at the last applied rate (what `get_config`,
         `model.save` and a later plain fit see)."""
         if self._last_logged_rate is not None:
-            P.assign(self._model, P.held_rate(self._optimizer), self._last_logged_rate)
+            P.assign(self._model, P.held_rate(self._fit.optimizer), self._last_logged_rate)
             self._expected_rate = self._read_rate_variable()
 
     def _rate_variable_at(self, last: float) -> object:
         """`optimizer.learning_rate` read outside a step during this fit: the optimizer's own
         variable, holding the last applied rate (a Keras callback may `.assign` to it; that
         is then reported at the next epoch boundary)."""
-        variable = P.held_rate(self._optimizer)
+        variable = P.held_rate(self._fit.optimizer)
         if self._read_rate_variable() == self._expected_rate:
             P.assign(self._model, variable, last)
             self._expected_rate = self._read_rate_variable()
@@ -198,14 +196,14 @@ class ScheduleCallback(LearningRateCallback):
             self._expected_rate = current
 
     def _end(self) -> None:
-        slot = self._slot
-        if slot is None or slot.owner is not self:
+        slot = self._fit.slot
+        if slot.owner is not self._fit:
             return
         slot.owner = None
         P.assign(self._model, slot.mode, 0)
-        if self._momentum_slot is not None:  # the optimizer's own momentum again
-            P.assign(self._model, self._momentum_slot.mode, 0)
+        if self._fit.momentum_slot is not None:  # the optimizer's own momentum again
+            P.assign(self._model, self._fit.momentum_slot.mode, 0)
         if self._last_logged_rate is not None:
-            if getattr(self, "_ending_late", False) and self._rate_set_by_someone_else():
+            if self._fit.late and self._rate_set_by_someone_else():
                 return  # set after the interrupted fit (your rate): the next update uses it
-            P.assign(self._model, P.held_rate(self._optimizer), self._last_logged_rate)
+            P.assign(self._model, P.held_rate(self._fit.optimizer), self._last_logged_rate)

@@ -93,18 +93,20 @@ class _FitLengthScheduler(ScheduleCallback):
         if not self._length_inferred() or first_epoch != 0 or start == 0:
             return 0
         # read before any callback ran, for the optimizer this callback follows
-        at_fit_start = self._hook.iterations_at_fit_start.get(id(self._optimizer))
+        at_fit_start = self._fit.hook.iterations_at_fit_start.get(id(self._fit.optimizer))
         if at_fit_start is not None:
-            restored = at_fit_start != self._raw_start  # a BackupAndRestore restore
+            restored = at_fit_start != self._fit.raw_start  # a BackupAndRestore restore
         else:  # the model's first lr_tb fit: lr_tb saw it start too late to tell
-            restored = any(isinstance(c, keras.callbacks.BackupAndRestore) for c in self._siblings)
+            restored = any(
+                isinstance(c, keras.callbacks.BackupAndRestore) for c in self._fit.siblings
+            )
         return 0 if restored else start
 
     def _length_inferred(self) -> bool:
         return getattr(self, "total_steps", 0) is None
 
     def _fit_steps_per_epoch(self, needed_for: str) -> int:
-        steps = self._steps_per_epoch
+        steps = self._fit.steps_per_epoch
         if not steps:
             raise ValueError(
                 f"{type(self).__name__} needs the number of steps per epoch to compute "
@@ -118,8 +120,8 @@ class _FitLengthScheduler(ScheduleCallback):
         if total_steps is not None:
             return total_steps, ""
         spe = self._fit_steps_per_epoch("total_steps")
-        total = int(self._epochs) * spe
-        return total, f" (total_steps = epochs * steps_per_epoch = {self._epochs} * {spe})"
+        total = int(self._fit.epochs) * spe
+        return total, f" (total_steps = epochs * steps_per_epoch = {self._fit.epochs} * {spe})"
 
     def _epochs_to_steps(self, epochs: float | None, steps: int, name: str) -> int:
         if epochs is None:

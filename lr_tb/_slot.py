@@ -1,0 +1,185 @@
+"""The rate slot: what lr_tb adds to an optimizer so that the compiled train step applies a
+table of rates and records the rate every update used.
+
+Keras 3 has no public hook to run code inside the compiled train step, so the slot takes the
+optimizer's rate getter (through `lr_tb._keras_private`, which says what that relies on):
+
+```
+u = optimizer.iterations                     # the update about to run (0-based)
+own = the optimizer's own rate (its variable, Keras schedule or callable)
+rate = table[u - base]   if mode == 1 and 0 <= u - base < size   else own
+record[u % size] = rate                      # what this update used, read at flush points
+```
+`table`, `base`, `mode` and `record` are optimizer variables, so the same compiled train step
+serves every `fit` (with an lr_tb scheduler or without): what changes between fits are their
+values, never the trace. The momentum slot (`lr_tb._momentum`) does the same for the
+optimizer's momentum.
+
+Who is reading: the slot knows the open fits that follow its optimizer (`readers`, each an
+`lr_tb.callbacks._fit.FitState`) and the one that fills the table (`owner`); a read of the
+rate outside a train step, and an update made outside a train function, go to them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from lr_tb import _keras_private as P
+from lr_tb._optimizers import accumulation_steps
+
+# Steps the slot's table and record hold. lr_tb flushes (and refills the table) at least
+# every SLOT_SIZE // 2 steps, counted in Python, so the record never wraps between reads.
+SLOT_SIZE = 4096
+_SLOT_ATTR = "_lr_tb_slot"
+
+
+def slot_variable(value: Any, name: str, dtype: str | None = None) -> Any:
+    """One of a slot's variables: not trained, and under a distribution strategy the first
+    replica's value is the value (every replica writes the same)."""
+    return keras.Variable(
+        value, dtype=dtype, trainable=False, name=name, aggregation="only_first_replica"
+    )
+
+
+def in_strategy_scope(model: Any) -> Any:
+    """The model's distribution strategy scope (slot variables are made in it), or nothing."""
+    strategy = getattr(model, "distribute_strategy", None)
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
+def look_up_and_record(
+    optimizer: Any, base: Any, mode: Any, table: Any, record: Any, own: Any
+) -> tuple[Any, Any]:
+    """Inside a train step: this update's value, `table[u - base]` when `mode == 1` and the
+    index is inside the table, else `own`; written to `record[u % size]`. Returns the value
+    (float32) and whether the table's applied. TensorFlow ops on TensorFlow (Keras' ops cost
+    milliseconds each to trace, and Keras' `slice_update` is XLA's dynamic_update_slice,
+    which a graph without `jit_compile` runs as an XLA cluster of its own)."""
+    size = int(table.shape[0])
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        step = tf.cast(optimizer.iterations, tf.int32)
+        index = step - base.value
+        use = tf.logical_and(tf.equal(mode.value, 1), tf.less(tf.cast(index, tf.uint32), size))
+        looked_up = tf.gather(table.value, tf.clip_by_value(index, 0, size - 1))
+        value = tf.where(use, looked_up, tf.cast(own, tf.float32))
+        at = tf.reshape(tf.math.floormod(step, size), (1, 1))
+        record.assign(tf.tensor_scatter_nd_update(record.value, at, tf.reshape(value, (1,))))
+        return value, use
+    step = ops.cast(optimizer.iterations, "int32")
+    index = step - base
+    inside = ops.logical_and(ops.greater_equal(index, 0), ops.less(index, size))
+    use = ops.logical_and(ops.equal(mode, 1), inside)
+    looked_up = ops.take(table.value, ops.clip(index, 0, size - 1))
+    value = ops.where(use, looked_up, ops.cast(own, "float32"))
+    at = [ops.mod(step, size)]
+    record.assign(ops.slice_update(record.value, at, ops.reshape(value, (1,))))
+    return value, use
+
+
+class RateSlot:
+    """The variables lr_tb adds to one optimizer, and who uses them (see the module)."""
+
+    def __init__(self, optimizer: Any, size: int = SLOT_SIZE) -> None:
+        self.optimizer = optimizer
+        self.size = size
+        self.in_step = 0  # > 0 while the model's train function runs
+        self.owner: Any = None  # the open fit (FitState) that set mode == 1
+        self.readers: weakref.WeakSet = weakref.WeakSet()  # open fits following it
+        with keras.name_scope("lr_tb"):
+            self.table = slot_variable(np.zeros(size, np.float32), "rate_table")
+            self.base = slot_variable(0, "rate_base", "int32")
+            self.mode = slot_variable(0, "rate_mode", "int32")
+            self.record = slot_variable(np.zeros(size, np.float32), "rate_record")
+        self.variables = [self.table, self.base, self.mode, self.record]
+        self._ids = {id(v) for v in self.variables}
+        self.momentum: Any = None  # its MomentumSlot, attached by `lr_tb._momentum.ensure`
+
+    def is_own(self, variable: Any) -> bool:
+        return id(variable) in self._ids
+
+    def add_variables(self, variables: list) -> None:
+        """Track more slot variables (the momentum slot's) as the optimizer's, kept out of
+        checkpoints like these."""
+        P.track_variables(self.optimizer, variables)
+        self._ids.update(id(v) for v in variables)
+
+    # -- what the optimizer calls ------------------------------------------------------------
+    def rate(self, own: Any) -> Any:
+        """The optimizer's rate getter, given the optimizer's own rate."""
+        if not self.in_step:
+            return self._rate_outside_step(own)
+        base, mode = self.base, self.mode
+        value, _ = look_up_and_record(self.optimizer, base, mode, self.table, self.record, own)
+        return ops.cast(value, keras.config.floatx())
+
+    def _rate_outside_step(self, own: Any) -> Any:
+        """The rate read outside a train step while lr_tb fits are open: the rate of the last
+        update that ran, so that Keras' TensorBoard (which reads it at epoch end) and lr_tb's
+        curve agree. Keras' own value would be the *next* update's rate for a held schedule,
+        and a scheduler's table is not in the variable until lr_tb mirrors it."""
+        owner = self.owner
+        if owner is not None and owner.open:  # an lr_tb scheduler's fit
+            return owner.rate_outside_step(own)
+        if P.holds_variable(self.optimizer):
+            return own  # a settable rate: Keras' meaning, the value the next update will use
+        for reader in self.readers:
+            last = reader.last_applied() if reader.open else None
+            if last is not None:
+                return ops.convert_to_tensor(last, keras.config.floatx())
+        return own
+
+    def before_update_outside_step(self) -> None:
+        """A custom loop's `optimizer.apply` outside any train function, after a fit that
+        was interrupted outside a train step: that fit is over. Its open fits are closed
+        first, so this update uses the optimizer's own rate (the one you set, else the last
+        one the fit applied), never the fit's table."""
+        if not self.in_step:
+            for reader in list(self.readers):
+                if reader.open:
+                    reader.close(late=True)
+
+    # -- what lr_tb reads between steps ------------------------------------------------------
+    def read_records(self, model: Any, momentum: bool) -> tuple[int, Any, Any]:
+        """The public step counter, the rate record and (if asked) the momentum record, in
+        one read (mid-epoch too)."""
+        optimizer = self.optimizer
+        variables = [P.iterations_variable(optimizer), self.record]
+        if momentum:
+            variables.append(self.momentum.record)
+        values = P.read(model, optimizer, variables)
+        mom = values[2] if momentum else None
+        return int(values[0]) // accumulation_steps(optimizer), values[1], mom
+
+
+def read_iterations(model: Any, optimizer: Any) -> int:
+    """The optimizer's public step counter (optimizer updates), current mid-epoch too."""
+    (raw,) = P.read(model, optimizer, [P.iterations_variable(optimizer)])
+    return int(raw) // accumulation_steps(optimizer)
+
+
+def slot_of(optimizer: Any) -> RateSlot | None:
+    return optimizer.__dict__.get(_SLOT_ATTR)
+
+
+def ensure_slot(model: Any, optimizer: Any) -> RateSlot:
+    """The optimizer's rate slot, created (and the train function retraced) on first use."""
+    slot = slot_of(optimizer)
+    if slot is not None:
+        return slot
+    with in_strategy_scope(model):
+        slot = RateSlot(optimizer)
+    P.track_variables(optimizer, slot.variables)
+    P.set_rate_getter(optimizer, slot.rate)
+    P.before_apply(optimizer, slot.before_update_outside_step)
+    P.keep_checkpoint_layout(optimizer, slot.is_own)
+    optimizer.__dict__[_SLOT_ATTR] = slot
+    P.retrace(model)  # a train function traced before the slot reads the rate the old way
+    return slot

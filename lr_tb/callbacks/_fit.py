@@ -1,0 +1,286 @@
+"""`FitState`: one lr_tb callback's state in one fit of one optimizer, and the one way a fit
+ends.
+
+A callback (the *policy*: what rate each step gets, what to log) makes a `FitState` in
+`on_train_begin`; the state owns everything that belongs to that fit: the optimizer followed,
+its rate slot (and momentum slot), the step axis, the read-back of what each update applied,
+the run's writer (`RunLog`), flushing. Every way a fit can end reaches `FitState.close()`,
+once (it does nothing the second time):
+
+- normal end: `on_train_end`;
+- a train step raises: the train-function guard (`ModelHook`);
+- a callback raises, or Ctrl-C between steps: the model's next training call (`fit`,
+  `train_on_batch`), a custom loop's `optimizer.apply`, or a new fit of the same callback
+  or writing the same run;
+- the state is collected: `__del__`;
+- the interpreter exits: `atexit`.
+
+`close(late=True)`: the fit was interrupted outside a train step and is closed only now; the
+user may have set the optimizer's rate meanwhile (a scheduler's `_end` keeps it).
+"""
+
+from __future__ import annotations
+
+import atexit
+import time
+import warnings
+import weakref
+from typing import Any
+
+import numpy as np
+
+from lr_tb import _momentum, tags
+from lr_tb._keras_private import sibling_callbacks
+from lr_tb._optimizers import (
+    attribute_of,
+    check_momentum_optimizer,
+    checked_optimizer,
+    other_optimizers,
+    unwrap,
+    weight_decay_of,
+)
+from lr_tb._slot import ensure_slot, read_iterations
+from lr_tb.callbacks import _checks
+from lr_tb.callbacks._model_hook import ModelHook
+from lr_tb.callbacks._run_log import RunLog
+
+_OPEN: weakref.WeakSet = weakref.WeakSet()  # every open FitState of this process
+
+
+@atexit.register
+def _close_open_fits() -> None:
+    for fit in list(_OPEN):
+        try:
+            fit.close(late=True)
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+
+
+class FitState:
+    """See the module. Made by `LearningRateCallback.on_train_begin` (checks first: raising
+    there writes nothing); `callback._fit` is this from the first check on."""
+
+    def __init__(self, callback: Any, model: Any) -> None:
+        callback._fit = self
+        self.callback, self.model, self.params = callback, model, callback.params
+        self.open = self.late = False
+        who = type(callback).__name__
+        self.hook = ModelHook.of(model)
+        self.hook.close_fits_of_other_trainings(self.params)
+        self.optimizer = checked_optimizer(model, who, callback.optimizer)
+        self.siblings = sibling_callbacks(callback) or []
+        callback._take_trial_run()
+        for other in list(_OPEN):  # an interrupted fit of the same run (a notebook resume)
+            if other.params is not self.params and callback.run_dir is not None:
+                if other.callback.run_dir == callback.run_dir:
+                    other.close(late=True)
+        _checks.check_company(self)
+        self.steps_per_epoch = _checks.updates_per_epoch(self.params, model)
+        self.epochs = (self.params or {}).get("epochs")
+        self.steps_per_call = _checks.steps_per_execution(model, who)
+        needs_momentum = callback.log_momentum or callback._cycles_momentum()
+        if needs_momentum:  # refused before anything is written
+            check_momentum_optimizer(self.optimizer, who)
+        callback._begin()
+        self.slot = ensure_slot(model, self.optimizer)
+        self.momentum_slot = (
+            _momentum.ensure(model, self.optimizer, who) if needs_momentum else None
+        )
+        if self.steps_per_call > self.slot.size // 2:
+            raise ValueError(
+                f"{who} supports steps_per_execution <= {self.slot.size // 2}."
+                f" Received: steps_per_execution={self.steps_per_call}"
+            )
+        others = other_optimizers(model, self.optimizer)
+        suffix = callback._tag_suffix
+        if suffix is None and others:  # several optimizers: say which one this curve is
+            suffix = attribute_of(model, self.optimizer) or self.optimizer.name
+        self.log = RunLog(callback.run_dir, suffix)
+        self.offset, self.raw_start, self.last_rate = 0, None, None
+        self.calls = self.epoch_calls = self.epoch_first_index = 0
+        self.epoch_first_step: int | None = None
+        self.idle_warned = False
+        self.others = {name: (opt, self._iterations_of(opt)) for name, opt in others.items()}
+        self.open = True
+        self.hook.open.append(self)
+        self.hook.follow(self.slot)
+        self.slot.readers.add(self)
+        _OPEN.add(self)
+        self.last_flush = time.monotonic()
+
+    # -- the step axis ----------------------------------------------------------------------
+    def epoch_begin(self, epoch: int) -> None:
+        if self.raw_start is None:  # first epoch of this fit: fix the step axis
+            raw = read_iterations(self.model, self.optimizer)
+            start = raw
+            if raw == 0 and self.steps_per_epoch and epoch > 0:
+                start = epoch * self.steps_per_epoch  # a rebuilt optimizer continuing a run
+            self.raw_start, self.offset = raw, start - raw
+            self.log.start_at(start)
+            rates_at = self.callback._rates_at
+            self.callback._start(start, epoch)
+            if self.log.run_dir is not None and rates_at(np.zeros(0, np.int64)) is not None:
+                self.log.open()
+                self.log.fill_gap_before(start, rates_at)
+        self.epoch_first_index = len(self.log.rates)
+        self.epoch_first_step = self.log.next_step
+        self.epoch_calls = 0
+
+    def position(self) -> int:
+        """The absolute step the next update will be."""
+        return read_iterations(self.model, self.optimizer) + self.offset
+
+    def batch_begin(self) -> None:
+        """Only a counter runs per call; the device is read at flush points."""
+        self.calls += 1
+        self.epoch_calls += 1
+        if self.calls * self.steps_per_call >= self.slot.size // 2:
+            self.calls = 0
+            self.record()
+            self.flush()
+            self.callback._window_moved()
+        elif self.callback.flush_secs is not None:
+            if time.monotonic() - self.last_flush >= self.callback.flush_secs:
+                self.record()
+                self.flush()
+
+    def epoch_end(self, epoch: int, logs: dict | None) -> None:
+        self.record()
+        self.flush()
+        first = self.epoch_first_step
+        idle = self.epoch_calls and first is not None and self.log.next_step == first
+        if idle and self.others and not self.idle_warned:  # (a skipping LossScaleOptimizer)
+            self.idle_warned = True
+            stepped = [
+                name
+                for name, (opt, before) in self.others.items()
+                if (now := self._iterations_of(opt)) is not None and now != before
+            ]
+            _checks.warn_idle(self, epoch, stepped)
+        if self.last_rate is not None and logs is not None:  # `learning_rate_<optimizer>`
+            suffix = self.log.suffix
+            logs[tags.EPOCH_LOG_KEY + (f"_{suffix}" if suffix else "")] = self.last_rate
+
+    def _iterations_of(self, optimizer: Any) -> int | None:
+        try:
+            return read_iterations(self.model, unwrap(optimizer))
+        except Exception:  # noqa: BLE001 - an optimizer not built yet
+            return None
+
+    # -- what the updates applied -----------------------------------------------------------
+    def record(self) -> None:
+        """Read the rates the updates since the last flush point used, keep and write them."""
+        if not self.open or self.raw_start is None:
+            return
+        callback, slot = self.callback, self.slot
+        mom = self.momentum_slot if callback.log_momentum else None
+        iterations, record, momentum_record = slot.read_records(self.model, mom is not None)
+        begin, end = self.log.next_step, iterations + self.offset
+        if end <= begin:
+            return
+        steps = np.arange(begin, end, dtype=np.int64)
+        at = (steps - self.offset) % slot.size
+        rates = record[at].astype(np.float32)
+        momenta = None if mom is None else momentum_record[at].astype(np.float32)
+        lost = steps.size - slot.size
+        if lost > 0:  # more steps than the record holds: never happens with the flush rule
+            steps, rates, momenta = self._lost(steps, rates, momenta, lost)
+        extra = {}
+        if momenta is not None:
+            extra[tags.momentum(mom.attr)] = momenta
+        if callback.log_weight_decay:
+            decay = np.float32(weight_decay_of(self.optimizer))
+            extra[tags.EFFECTIVE_WEIGHT_DECAY] = (decay * rates).astype(np.float32)
+        extra.update(callback._extra_series(steps))
+        self.last_rate = float(rates[-1])
+        if self.log.run_dir is not None and self.log._writer is None:
+            self._open_writer()
+        self.log.add(steps, rates, callback._keep_step(steps), extra)
+        callback._show(self.log)
+
+    def _lost(self, steps: np.ndarray, rates: np.ndarray, momenta: Any, lost: int) -> tuple:
+        exact = self.callback._rates_at(steps[:lost])
+        if exact is None:
+            warnings.warn(
+                f"{type(self.callback).__name__}: the rates of steps {steps[0]}.."
+                f"{steps[0] + lost - 1} were not recorded and are not written.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return steps[lost:], rates[lost:], None if momenta is None else momenta[lost:]
+        rates[:lost] = exact
+        if momenta is not None:
+            exact_momenta = self.callback._momentum_at(steps[:lost])
+            own = np.float32(getattr(self.optimizer, self.momentum_slot.attr))
+            momenta[:lost] = own if exact_momenta is None else exact_momenta
+        return steps, rates, momenta
+
+    def _open_writer(self) -> None:
+        """Two lr_tb callbacks of this fit write the same run: only one writes each series."""
+        other = self._sharing_run_with()
+        if other is not None and self.callback._defers_to(other.callback):
+            missing = self.callback._extra_tags() - other.callback._extra_tags()
+            if not missing:
+                self.log.run_dir = None  # the other writes the same curves
+                return
+            self.log.only_tags = missing  # the other writes the rate; this, what it lacks
+        self.log.open()
+
+    def _sharing_run_with(self) -> FitState | None:
+        run_dir = self.callback.run_dir
+        for other in self.hook.open:
+            if (
+                other is not self
+                and other.params is self.params
+                and other.open
+                and other.callback.run_dir is not None
+                and other.callback.run_dir == run_dir
+                and other.optimizer is self.optimizer
+            ):
+                return other
+        return None
+
+    def last_applied(self) -> float | None:
+        """The rate of the last update that ran in this fit (for reads outside a step)."""
+        if not self.open or self.raw_start is None:
+            return None
+        iterations, record, _ = self.slot.read_records(self.model, False)
+        last = iterations - 1
+        return None if last < self.raw_start else float(record[last % self.slot.size])
+
+    def rate_outside_step(self, own: Any) -> Any:
+        """`optimizer.learning_rate` read outside a step while this scheduler's fit is open."""
+        last = self.last_applied()
+        return own if last is None else self.callback._rate_variable_at(last)
+
+    def flush(self) -> None:
+        self.log.flush()
+        self.last_flush = time.monotonic()
+
+    # -- the end ----------------------------------------------------------------------------
+    def close(self, finished: bool = False, late: bool = False) -> None:
+        """Write what ran, close the run, let the callback undo what it changed (`_end`).
+        `finished`: the fit ended normally; `late`: see the module."""
+        if not self.open:
+            return
+        self.late = late
+        try:
+            self.record()
+        finally:
+            self.open = False
+            _OPEN.discard(self)
+            if self in self.hook.open:
+                self.hook.open.remove(self)
+            try:
+                self.log.close(finished)
+            finally:
+                self.callback._end()
+
+    def __del__(self) -> None:
+        # Collected open (an interrupted fit whose callback and model were dropped): write
+        # what the optimizer recorded, as the next fit or interpreter exit would.
+        if getattr(self, "open", False):
+            try:
+                self.close(late=True)
+            except Exception:  # noqa: BLE001 - best effort while being collected
+                pass
