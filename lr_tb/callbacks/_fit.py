@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import atexit
 import time
-import warnings
 import weakref
 from typing import Any
 
@@ -37,10 +36,9 @@ from lr_tb._optimizers import (
     checked_optimizer,
     other_optimizers,
     unwrap,
-    weight_decay_of,
 )
 from lr_tb._slot import ensure_slot, read_iterations
-from lr_tb.callbacks import _checks
+from lr_tb.callbacks import _checks, _readback
 from lr_tb.callbacks._model_hook import ModelHook
 from lr_tb.callbacks._run_log import RunLog
 
@@ -167,86 +165,12 @@ class FitState:
         except Exception:  # noqa: BLE001 - an optimizer not built yet
             return None
 
-    # -- what the updates applied -----------------------------------------------------------
+    # -- what the updates applied (lr_tb.callbacks._readback) ---------------------------------
     def record(self) -> None:
-        """Read the rates the updates since the last flush point used, keep and write them."""
-        if not self.open or self.raw_start is None:
-            return
-        callback, slot = self.callback, self.slot
-        mom = self.momentum_slot if callback.log_momentum else None
-        iterations, record, momentum_record = slot.read_records(self.model, mom is not None)
-        begin, end = self.log.next_step, iterations + self.offset
-        if end <= begin:
-            return
-        steps = np.arange(begin, end, dtype=np.int64)
-        at = (steps - self.offset) % slot.size
-        rates = record[at].astype(np.float32)
-        momenta = None if mom is None else momentum_record[at].astype(np.float32)
-        lost = steps.size - slot.size
-        if lost > 0:  # more steps than the record holds: never happens with the flush rule
-            steps, rates, momenta = self._lost(steps, rates, momenta, lost)
-        extra = {}
-        if momenta is not None:
-            extra[tags.momentum(mom.attr)] = momenta
-        if callback.log_weight_decay:
-            decay = np.float32(weight_decay_of(self.optimizer))
-            extra[tags.EFFECTIVE_WEIGHT_DECAY] = (decay * rates).astype(np.float32)
-        extra.update(callback._extra_series(steps))
-        self.last_rate = float(rates[-1])
-        if self.log.run_dir is not None and self.log._writer is None:
-            self._open_writer()
-        self.log.add(steps, rates, callback._keep_step(steps), extra)
-        callback._show(self.log)
-
-    def _lost(self, steps: np.ndarray, rates: np.ndarray, momenta: Any, lost: int) -> tuple:
-        exact = self.callback._rates_at(steps[:lost])
-        if exact is None:
-            warnings.warn(
-                f"{type(self.callback).__name__}: the rates of steps {steps[0]}.."
-                f"{steps[0] + lost - 1} were not recorded and are not written.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            return steps[lost:], rates[lost:], None if momenta is None else momenta[lost:]
-        rates[:lost] = exact
-        if momenta is not None:
-            exact_momenta = self.callback._momentum_at(steps[:lost])
-            own = np.float32(getattr(self.optimizer, self.momentum_slot.attr))
-            momenta[:lost] = own if exact_momenta is None else exact_momenta
-        return steps, rates, momenta
-
-    def _open_writer(self) -> None:
-        """Two lr_tb callbacks of this fit write the same run: only one writes each series."""
-        other = self._sharing_run_with()
-        if other is not None and self.callback._defers_to(other.callback):
-            missing = self.callback._extra_tags() - other.callback._extra_tags()
-            if not missing:
-                self.log.run_dir = None  # the other writes the same curves
-                return
-            self.log.only_tags = missing  # the other writes the rate; this, what it lacks
-        self.log.open()
-
-    def _sharing_run_with(self) -> FitState | None:
-        run_dir = self.callback.run_dir
-        for other in self.hook.open:
-            if (
-                other is not self
-                and other.params is self.params
-                and other.open
-                and other.callback.run_dir is not None
-                and other.callback.run_dir == run_dir
-                and other.optimizer is self.optimizer
-            ):
-                return other
-        return None
+        _readback.record(self)
 
     def last_applied(self) -> float | None:
-        """The rate of the last update that ran in this fit (for reads outside a step)."""
-        if not self.open or self.raw_start is None:
-            return None
-        iterations, record, _ = self.slot.read_records(self.model, False)
-        last = iterations - 1
-        return None if last < self.raw_start else float(record[last % self.slot.size])
+        return _readback.last_applied(self)
 
     def rate_outside_step(self, own: Any) -> Any:
         """`optimizer.learning_rate` read outside a step while this scheduler's fit is open."""

@@ -42,14 +42,13 @@ from lr_tb import _fs, _trial, tags
 from lr_tb import _keras_private as P
 from lr_tb import _validation as v
 from lr_tb.callbacks._fit import FitState
+from lr_tb.callbacks._policy import WEIGHT_DECAY_TAG, Policy
 from lr_tb.callbacks._run_log import PROGRESS_FILE, TAG, RunLog
 
 __all__ = ["PROGRESS_FILE", "TAG", "WEIGHT_DECAY_TAG", "LearningRateCallback"]
 
-WEIGHT_DECAY_TAG = tags.EFFECTIVE_WEIGHT_DECAY
 
-
-class LearningRateCallback(keras.callbacks.Callback):
+class LearningRateCallback(Policy, keras.callbacks.Callback):
     """Base class: tracks the step axis, keeps `learning_rates` and writes them to TensorBoard.
 
     Attributes:
@@ -61,9 +60,6 @@ class LearningRateCallback(keras.callbacks.Callback):
         weight_decays: with `log_weight_decay`, each update's effective weight decay,
             `weight_decay * learning_rate` (float32).
     """
-
-    # Whether this callback sets the optimizer's rate (one such callback per optimizer).
-    _changes_rate = False
 
     def __init__(
         self,
@@ -100,52 +96,6 @@ class LearningRateCallback(keras.callbacks.Callback):
         self._show(None)
         self._fit: FitState | None = None  # this callback's last fit (open or closed)
         self._fit_log_dir: str | None = None
-
-    # -- the policy: what subclasses provide ---------------------------------------------
-    def _begin(self) -> None:
-        """Check and prepare before the first step (raise here: nothing is written yet)."""
-
-    def _start(self, start: int, first_epoch: int) -> None:
-        """The fit's first step is known (absolute `start`, at epoch `first_epoch`)."""
-
-    def _rates_at(self, steps: Any) -> Any:
-        """The rates of these steps as a pure function of the step, or None."""
-        return None
-
-    def _momentum_at(self, steps: Any) -> Any:
-        """The momentum of these steps as a pure function of the step, or None."""
-        return None
-
-    def _cycles_momentum(self) -> bool:
-        """Whether this callback sets the optimizer's momentum per step (a one-cycle)."""
-        return False
-
-    def _window_moved(self) -> None:
-        """Called every `size // 2` steps: schedulers refill the rate table here."""
-
-    def _end(self) -> None:
-        """Undo what `_begin`/`_start` changed; called once per fit, also after a crash."""
-
-    def _keep_step(self, steps: Any) -> Any:
-        """Which of these steps to log (None: all)."""
-        return None
-
-    def _extra_series(self, steps: Any) -> dict[str, Any]:
-        """A subclass's own series of these steps, by tag, written beside the rate."""
-        return {}
-
-    def _extra_tags(self) -> set[str]:
-        """The tags this callback writes beside `batch_learning_rate` in this fit."""
-        names = set()
-        if self.log_momentum and self._fit is not None and self._fit.momentum_slot is not None:
-            names.add(tags.momentum(self._fit.momentum_slot.attr))
-        if self.log_weight_decay:
-            names.add(WEIGHT_DECAY_TAG)
-        return names
-
-    def _defers_to(self, other: LearningRateCallback) -> bool:
-        """Two lr_tb callbacks of one fit write the same run: only one of them writes."""
-        return False
 
     @property
     def run_dir(self) -> str | None:

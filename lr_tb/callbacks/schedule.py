@@ -9,11 +9,12 @@ import keras
 import numpy as np
 
 from lr_tb import _keras_private as P
+from lr_tb.callbacks._held_rate import HeldRateMixin
 from lr_tb.callbacks.base import LearningRateCallback
 from lr_tb.schedules.base import evaluate
 
 
-class ScheduleCallback(LearningRateCallback):
+class ScheduleCallback(HeldRateMixin, LearningRateCallback):
     """Applies any `LearningRateSchedule` during `fit` and writes every step's rate.
 
     The rate of step `s` is `schedule(s)`, where `s` is the 0-based optimizer update (see
@@ -155,46 +156,6 @@ class ScheduleCallback(LearningRateCallback):
         self._check_rate_variable(epoch)
         self._mirror()
 
-    # -- the optimizer's own rate variable ------------------------------------------------
-    def _read_rate_variable(self) -> float:
-        (value,) = P.read(self._model, self._fit.optimizer, [P.held_rate(self._fit.optimizer)])
-        return float(value)
-
-    def _mirror(self) -> None:
-        """Keep the optimizer's own variable at the last applied rate (what `get_config`,
-        `model.save` and a later plain fit see)."""
-        if self._last_logged_rate is not None:
-            P.assign(self._model, P.held_rate(self._fit.optimizer), self._last_logged_rate)
-            self._expected_rate = self._read_rate_variable()
-
-    def _rate_variable_at(self, last: float) -> object:
-        """`optimizer.learning_rate` read outside a step during this fit: the optimizer's own
-        variable, holding the last applied rate (a Keras callback may `.assign` to it; that
-        is then reported at the next epoch boundary)."""
-        variable = P.held_rate(self._fit.optimizer)
-        if self._read_rate_variable() == self._expected_rate:
-            P.assign(self._model, variable, last)
-            self._expected_rate = self._read_rate_variable()
-            return variable
-        return keras.ops.convert_to_tensor(last, keras.config.floatx())
-
-    def _rate_set_by_someone_else(self) -> bool:
-        return self._read_rate_variable() != getattr(self, "_expected_rate", None)
-
-    def _check_rate_variable(self, epoch: int) -> None:
-        current = self._read_rate_variable()
-        if current != self._expected_rate:
-            warnings.warn(
-                f"{type(self).__name__}: something else set the optimizer's learning rate to "
-                f"{current:.6g} by epoch {epoch + 1} (another callback?). lr_tb's schedule "
-                "sets the rate of every step, so that change had no effect. To reduce a rate "
-                "on a plateau use lr_tb.ReduceLROnPlateau alone; to log the rate another "
-                "callback sets, use lr_tb.LearningRateLogger without a scheduler.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            self._expected_rate = current
-
     def _end(self) -> None:
         slot = self._fit.slot
         if slot.owner is not self._fit:
@@ -206,4 +167,4 @@ class ScheduleCallback(LearningRateCallback):
         if self._last_logged_rate is not None:
             if self._fit.late and self._rate_set_by_someone_else():
                 return  # set after the interrupted fit (your rate): the next update uses it
-            P.assign(self._model, P.held_rate(self._fit.optimizer), self._last_logged_rate)
+            self._set_rate_variable(self._last_logged_rate)
