@@ -1,4 +1,5 @@
-"""lr_tb/_keras_private.py: the rate slot lr_tb attaches to an optimizer, seen from outside.
+"""lr_tb/_keras_private.py (the adapter: its contracts, and that only it touches Keras
+internals) and the rate slot lr_tb attaches to an optimizer, seen from outside.
 
 - One compiled train step serves every fit: after the fit that first attaches the slot, a
   fit with an lr_tb callback (any schedule, any length) compiles no more train functions than
@@ -377,3 +378,130 @@ def test_vectorized_cond_replaces_every_cond_keras_schedules_call():
     assert select is not BOUND_COND
     assert inside == {owner: select for owner in owners}, (keras.__version__, inside)
     assert {owner: cond_of(owner) for owner in owners} == before
+
+
+# -- the adapter's contracts ------------------------------------------------------------------
+# Private names of Keras that lr_tb relies on: only lr_tb/_keras_private.py may use them.
+KERAS_PRIVATE_NAMES = {
+    "_get_current_learning_rate",
+    "_learning_rate",
+    "_iterations",
+    "_track_variable",
+    "_untrack_variable",
+    "_backend_update_step",
+    "_jax_state",
+    "_jax_state_synced",
+    "_compile_config",
+    "_collect_learning_rate",
+    "_direction",
+    "jax_state_sync",
+    "make_train_function",
+    "train_function",
+}
+
+
+def _lr_tb_sources():
+    root = os.path.dirname(lr_tb.__file__)
+    for folder, _, files in os.walk(root):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                yield os.path.relpath(os.path.join(folder, name), root), os.path.join(folder, name)
+
+
+def test_only_the_adapter_touches_keras_internals():
+    """No module but `_keras_private` imports `keras.src` or reads a private Keras name (a
+    name of lr_tb's own on `self` is not Keras')."""
+    import ast
+
+    offending = []
+    for relative, path in _lr_tb_sources():
+        if relative == "_keras_private.py":
+            continue
+        with open(path) as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("keras.src"):
+                offending.append(f"{relative}:{node.lineno} from {node.module}")
+            elif isinstance(node, ast.Import):
+                offending += [
+                    f"{relative}:{node.lineno} import {a.name}"
+                    for a in node.names
+                    if a.name.startswith("keras.src")
+                ]
+            elif isinstance(node, ast.Attribute) and node.attr in KERAS_PRIVATE_NAMES:
+                on_self = isinstance(node.value, ast.Name) and node.value.id == "self"
+                if not on_self:
+                    offending.append(f"{relative}:{node.lineno} .{node.attr}")
+    assert offending == []
+
+
+def test_the_adapter_never_imports_lr_tb():
+    """The adapter calls nothing of lr_tb's: what runs at a hook is a function passed in."""
+    import ast
+
+    with open(_keras_private.__file__) as f:
+        tree = ast.parse(f.read())
+    imported = [
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("lr_tb")
+    ] + [
+        a.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for a in node.names
+        if a.name.startswith("lr_tb")
+    ]
+    assert imported == []
+
+
+def test_what_the_adapter_relies_on_is_in_this_keras():
+    """Each contract `_keras_private` documents, checked on the installed Keras."""
+    from keras.src.callbacks.callback_list import CallbackList
+    from keras.src.utils import io_utils
+
+    optimizer = keras.optimizers.Adam(0.1)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
+    model.fit(*zeros_data(8), epochs=1, verbose=0)
+    for method in ("_get_current_learning_rate", "_backend_update_step", "_track_variable"):
+        assert callable(getattr(type(optimizer), method)), method
+    assert callable(type(optimizer).apply)
+    assert isinstance(_keras_private.held_rate(optimizer), keras.Variable)
+    assert int(_keras_private.iterations_variable(optimizer).numpy()) == 1
+    assert float(_keras_private.read(model, optimizer, [optimizer._learning_rate])[0]) == (
+        np.float32(0.1)
+    )
+    assert callable(type(model).make_train_function) and model.train_function is not None
+    assert _keras_private.direction_of(model, "mae") == "down"
+    assert _keras_private.compile_arguments(model)["metrics"] == ["mae"]
+    assert callable(io_utils.print_msg) and callable(CallbackList.on_train_begin)
+    assert callable(keras.callbacks.TensorBoard._collect_learning_rate)
+    assert _keras_private.cond_modules()  # where Keras' schedules look `cond` up
+    if BACKEND == "jax":
+        assert hasattr(model, "jax_state_sync")
+
+
+def test_the_adapters_optimizer_hooks_run_what_is_passed():
+    """`set_rate_getter`, `before_apply` and `set_update_step` take plain functions, on the
+    instance only; `keep_checkpoint_layout` leaves the given variables out of the layout."""
+    optimizer = keras.optimizers.SGD(0.5)
+    other = keras.optimizers.SGD(0.5)
+    seen = []
+    _keras_private.set_rate_getter(optimizer, lambda own: own * 0.5)
+    _keras_private.before_apply(optimizer, lambda: seen.append("apply"))
+    _keras_private.set_update_step(
+        optimizer, lambda original: lambda g, v, lr: (seen.append(float(lr)), original(g, v, lr))
+    )
+    extra = keras.Variable(0.0, trainable=False)
+    variable = keras.Variable([1.0])
+    optimizer.build([variable])
+    _keras_private.track_variables(optimizer, [extra])
+    _keras_private.keep_checkpoint_layout(optimizer, lambda v: v is extra)
+    optimizer.apply([keras.ops.ones((1,))], [variable])
+    assert seen == ["apply", 0.25]
+    assert float(np.asarray(variable.numpy())[0]) == np.float32(1.0) - np.float32(0.25)
+    assert float(other.learning_rate) == 0.5  # another instance is untouched
+    store = {}
+    optimizer.save_own_variables(store)
+    assert len(store) == len(optimizer.variables) - 1
