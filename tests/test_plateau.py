@@ -117,7 +117,7 @@ def test_mode_max_and_auto():
     for monitor, minimize in [("val_accuracy", False), ("accuracy", False), ("val_loss", True)]:
         cb = lr_tb.ReduceLROnPlateau(monitor=monitor)
         model.fit(x, y, validation_data=(x, y), verbose=0, callbacks=[cb])
-        assert cb._minimize is minimize
+        assert cb._rule.minimize is minimize
     with pytest.raises(ValueError, match="mode='min' or mode='max'.*monitor='score'"):
         model.fit(
             x, y, verbose=0, callbacks=[Script([0.5]), lr_tb.ReduceLROnPlateau(monitor="score")]

@@ -3,10 +3,8 @@ every step's rate logged."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import warnings
 from typing import Any
 
 import keras
@@ -15,17 +13,28 @@ import numpy as np
 from lr_tb import _keras_private as P
 from lr_tb import _validation as v
 from lr_tb import tags
+from lr_tb.callbacks._plateau_rule import STATE_FILE, PlateauRule, read_states, write_state
 from lr_tb.callbacks.schedule import ScheduleCallback
+
+__all__ = ["SCALE_TAG", "STATE_FILE", "ReduceLROnPlateau"]
 
 _MODES = ("auto", "min", "max")
 _THRESHOLD_MODES = ("abs", "rel")
-STATE_FILE = "lr_tb_plateau.json"
 SCALE_TAG = tags.LR_SCALE
 
 # How far (relative) the rate the optimizer holds, divided by the schedule's rate at the last
 # step, may be from a power of `factor` and still be taken as that power: both are float32
 # (a relative error of at most 2**-24 each), so a few ulps.
 _SNAP = 2.0**-20
+
+
+def _of_rule(name: str) -> property:
+    """A callback attribute that is its `PlateauRule`'s."""
+    return property(
+        lambda self: getattr(self._rule, name),
+        lambda self, value: setattr(self._rule, name, value),
+        doc=f"The rule's `{name}`.",
+    )
 
 
 class ReduceLROnPlateau(ScheduleCallback):
@@ -124,7 +133,26 @@ class ReduceLROnPlateau(ScheduleCallback):
         ...     schedule=keras.optimizers.schedules.CosineDecay(1e-3, 10_000),
         ...     factor=0.5, patience=2, threshold_mode="rel", warmup_epochs=1,
         ...     log_dir="runs/plateau_cosine")
+        >>> isinstance(on_cosine, lr_tb.ReduceLROnPlateau), on_cosine.scale  # nothing written yet
+        (True, 1.0)
     """
+
+    _changes_rate = True
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> ReduceLROnPlateau:
+        """The plateau alone (`schedule=None`) or on a schedule: one class each, sharing the
+        arguments, the decision rule and the backup state defined here. (`cls.__new__(cls)`
+        without arguments, as `copy.deepcopy` and `pickle` call it, keeps `cls`.)"""
+        if not issubclass(cls, (_Plateau, _ScheduledPlateau)):
+            cls = _concrete(cls, kwargs.get("schedule") is not None)
+        return super().__new__(cls)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        user_class = type(self).__dict__.get("_user_class")
+        if user_class is None:
+            return super().__reduce_ex__(protocol)
+        scheduled = isinstance(self, _ScheduledPlateau)
+        return _new_mixed, (user_class, scheduled), self.__dict__
 
     def __init__(
         self,
@@ -151,16 +179,14 @@ class ReduceLROnPlateau(ScheduleCallback):
             raise TypeError(
                 f"Argument `monitor` must be a non-empty string. Received: monitor={monitor!r}"
             )
-        self.monitor = monitor
         self.factor = v.check_in_range("factor", factor, 0.0, 1.0, low_open=True, high_open=True)
-        self.patience = v.check_int("patience", patience, 0)
+        patience = v.check_int("patience", patience, 0)
         if mode not in _MODES:
             raise ValueError(
                 f"Argument `mode` must be one of {list(_MODES)}. Received: mode={mode!r}"
             )
-        self.mode = mode
-        self.min_delta = v.check_non_negative("min_delta", min_delta)
-        self.cooldown = v.check_int("cooldown", cooldown, 0)
+        min_delta = v.check_non_negative("min_delta", min_delta)
+        cooldown = v.check_int("cooldown", cooldown, 0)
         self.min_lr = v.check_non_negative("min_lr", min_lr)
         if backup_dir is not None and (
             isinstance(backup_dir, bool) or not isinstance(backup_dir, (str, os.PathLike))
@@ -182,8 +208,10 @@ class ReduceLROnPlateau(ScheduleCallback):
                 f"Argument `threshold_mode` must be one of {list(_THRESHOLD_MODES)}. "
                 f"Received: threshold_mode={threshold_mode!r}"
             )
-        self.threshold_mode = threshold_mode
-        self.warmup_epochs = v.check_int("warmup_epochs", warmup_epochs, 0)
+        warmup_epochs = v.check_int("warmup_epochs", warmup_epochs, 0)
+        self._rule = PlateauRule(
+            monitor, patience, mode, min_delta, cooldown, threshold_mode, warmup_epochs
+        )
         super().__init__(
             schedule,
             log_dir=log_dir,
@@ -193,76 +221,152 @@ class ReduceLROnPlateau(ScheduleCallback):
             log_weight_decay=log_weight_decay,
             optimizer=optimizer,
         )
-        self._minimize = self.mode != "max"
         self.scale = 1.0
-        self._reset()
+        self._pending: float | None = None  # decided at an epoch's end, applied at the next
 
-    @property
-    def _scheduled(self) -> bool:
-        """On top of a schedule (ScheduleCallback's table), or alone (the optimizer's float)."""
-        return self.schedule is not None
+    # The rule's arguments and state, by Keras' ReduceLROnPlateau names (read and set).
+    monitor = _of_rule("monitor")
+    patience = _of_rule("patience")
+    mode = _of_rule("mode")
+    min_delta = _of_rule("min_delta")
+    cooldown = _of_rule("cooldown")
+    threshold_mode = _of_rule("threshold_mode")
+    warmup_epochs = _of_rule("warmup_epochs")
+    best = _of_rule("best")
+    wait = _of_rule("wait")
+    cooldown_counter = _of_rule("cooldown_counter")
 
-    def _reset(self) -> None:
-        self.wait = 0
-        self.cooldown_counter = 0
-        self.best = math.inf if self._minimize else -math.inf
+    # -- what the two share: the rule at each epoch end, its state beside the backup -------
+    def _begin_rule(self) -> None:
+        """Called by each one's `_begin`, once the optimizer is accepted."""
+        self._rule.begin(self._model)
+        self._pending = None
 
-    def _resolve_mode(self, final: bool) -> bool:
-        """Keras 3's rule for "auto": a loss is minimized; a compiled metric says its own
-        direction (known once the metrics are built: at train begin if the model was built
-        by a previous fit, else after the first epoch); another name raises a ValueError."""
-        if self.mode != "auto":
-            self._minimize = self.mode == "min"
-            return True
-        name = self.monitor.removeprefix("val_")
-        if name == "loss" or name.endswith("_loss"):
-            self._minimize = True
-            return True
-        direction = P.direction_of(self._model, name)
-        if direction is not None:
-            self._minimize = direction != "up"
-            return True
-        if not final:
-            return False
-        raise ValueError(
-            f"ReduceLROnPlateau can't tell whether `{self.monitor}` should go down or up. "
-            f"Pass mode='min' or mode='max'. Received: monitor={self.monitor!r}, mode='auto'"
-        )
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self._fit.raw_start is None:  # the first epoch of this fit
+            self._restore_state(epoch)
+        self._apply_pending()
+        super().on_epoch_begin(epoch, logs)
 
-    def _improved(self, current: float) -> bool:
-        """Keras' comparison, in float32 as Keras' `ops.less`/`ops.greater` make it; or
-        PyTorch's relative one, in Python floats as PyTorch makes it."""
-        if math.isinf(self.best):
-            return True
-        if self.threshold_mode == "rel":
-            if self._minimize:
-                return current < self.best * (1.0 - self.min_delta)
-            return current > self.best * (1.0 + self.min_delta)
-        if self._minimize:
-            return bool(np.float32(current + self.min_delta) < np.float32(self.best))
-        return bool(np.float32(current - self.min_delta) > np.float32(self.best))
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(epoch, logs)  # logs this epoch's steps at the rate they used
+        due = self._rule.update(epoch, logs if logs is not None else {}, self._model)
+        if due and self._reduce(epoch):
+            self._rule.reduced()
+        if self.backup_dir is not None:  # Keras' own ReduceLROnPlateau forgets it
+            write_state(self.backup_dir, epoch, {**self._rule.state(), **self._decision()})
 
-    _changes_rate = True
+    def _restore_state(self, first_epoch: int) -> None:
+        """A fit resumed at `first_epoch` (BackupAndRestore, or initial_epoch) takes the state
+        saved at the end of the epoch before it, if there is one, and the rate (or scale)
+        that epoch's decision left (whatever the order of the callbacks)."""
+        state = read_states(self.backup_dir).get(str(first_epoch - 1)) if self.backup_dir else None
+        if state:
+            self._rule.load_state(state)
+            self._restore_decision(state)
+
+    # -- what each one says -------------------------------------------------------------
+    def _reduce(self, epoch: int) -> bool:
+        """Decide a reduction, applied when the next epoch begins (or the fit ends): read at
+        this epoch's end (Keras' TensorBoard), the rate is still the one this epoch used.
+        False: the rate is at the floor already."""
+        raise NotImplementedError
+
+    def _apply_pending(self) -> None:
+        """Apply the reduction decided at the last epoch's end, if any."""
+        raise NotImplementedError
+
+    def _decision(self) -> dict[str, float]:
+        """What this epoch's decision left, for the backup state: {"rate": ...} or
+        {"scale": ...}."""
+        raise NotImplementedError
+
+    def _restore_decision(self, state: dict) -> None:
+        """Take the rate or scale `_decision` kept, if `state` has it."""
+        raise NotImplementedError
+
+
+class _Plateau(ReduceLROnPlateau):
+    """Alone: the optimizer's float `learning_rate`, constant within an epoch, reduced in
+    place at an epoch's end (Keras' behaviour). None of `ScheduleCallback`'s table is used."""
 
     def _begin(self) -> None:
-        if self._scheduled:
-            super()._begin()  # ScheduleCallback's: a float rate to replace, the table
-        elif not P.holds_variable(self._fit.optimizer):
+        if not P.holds_variable(self._fit.optimizer):
             raise TypeError(
                 "ReduceLROnPlateau needs an optimizer compiled with a float `learning_rate`; "
                 "it cannot reduce a `LearningRateSchedule` or a callable. "
                 f"Received: learning_rate={P.held_rate(self._fit.optimizer)!r}"
             )
-        self._mode_known = self._resolve_mode(final=False)
-        self._reset()
-        self._pending_rate: float | None = None
-        self._pending_scale: float | None = None
+        self._begin_rule()
+
+    # The rate is the optimizer's own: no schedule's table, nothing to check or mirror.
+    def _rates_at(self, steps: np.ndarray) -> None:
+        return None
+
+    def _start(self, start: int, first_epoch: int) -> None:
+        pass
+
+    def _window_moved(self) -> None:
+        pass
+
+    def _check_rate_variable(self, epoch: int) -> None:
+        pass
+
+    def _mirror(self) -> None:
+        pass
+
+    def _print_epoch(self, epoch: int) -> None:
+        # One line for the starting rate, then one per reduction (Keras' own wording).
+        if self._fit.epoch_first_index == 0:
+            super()._print_epoch(epoch)
+
+    def _reduce(self, epoch: int) -> bool:
+        (old,) = P.read(self._model, self._fit.optimizer, [P.held_rate(self._fit.optimizer)])
+        old = float(old)
+        if not old > np.float32(self.min_lr):  # as Keras: a float32 floor is reached once
+            return False
+        new = max(old * self.factor, self.min_lr)
+        self._pending = new
+        if self.verbose > 0:
+            P.print_msg(
+                f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                f"{float(np.float32(new)):.6g} from epoch {epoch + 2} on (epoch {epoch + 1}'s "
+                f"learning_rate, {float(np.float32(old)):.6g}, is the rate it trained at)."
+            )
+        return True
+
+    def _apply_pending(self) -> None:
+        if self._pending is not None:
+            P.assign(self._model, P.held_rate(self._fit.optimizer), self._pending)
+            self._pending = None
+
+    def _end(self) -> None:
+        if self._pending is not None and self._fit.optimizer is not None:
+            self._apply_pending()
+
+    def _decision(self) -> dict[str, float]:
+        # the rate this epoch's decision left: a backup taken before the decision (with
+        # BackupAndRestore listed first) holds the rate from before it
+        if self._pending is not None:
+            return {"rate": float(np.float32(self._pending))}
+        (rate,) = P.read(self._model, self._fit.optimizer, [P.held_rate(self._fit.optimizer)])
+        return {"rate": float(rate)}
+
+    def _restore_decision(self, state: dict) -> None:
+        if "rate" in state:
+            P.assign(self._model, P.held_rate(self._fit.optimizer), state["rate"])
+
+
+class _ScheduledPlateau(ReduceLROnPlateau):
+    """On a schedule `S`: `rate(t) = f32(max(S(t) * scale, min(S(t), min_lr)))` in
+    `ScheduleCallback`'s table; a reduction multiplies `scale` by `factor`."""
+
+    def _begin(self) -> None:
+        super()._begin()  # ScheduleCallback's: a float rate to replace, the table
+        self._begin_rule()
         self._restored_scale: float | None = None
 
-    # -- on top of a schedule: ScheduleCallback's table, filled with the scaled rates --------
-    def _rates_at(self, steps: np.ndarray) -> np.ndarray | None:
-        if not self._scheduled:
-            return None
+    def _rates_at(self, steps: np.ndarray) -> np.ndarray:
         return self._scaled(super()._rates_at(steps), self.scale)
 
     def _scaled(self, values: np.ndarray, scale: float) -> np.ndarray:
@@ -271,8 +375,6 @@ class ReduceLROnPlateau(ScheduleCallback):
         return np.maximum(values * scale, np.minimum(values, self.min_lr)).astype(np.float32)
 
     def _start(self, start: int, first_epoch: int) -> None:
-        if not self._scheduled:
-            return
         restored = self._restored_scale
         self.scale = restored if restored is not None else self._scale_held(start)
         super()._start(start, first_epoch)
@@ -305,188 +407,69 @@ class ReduceLROnPlateau(ScheduleCallback):
             return ratio
         return 1.0
 
-    def _window_moved(self) -> None:
-        if self._scheduled:
-            super()._window_moved()
-
-    def _check_rate_variable(self, epoch: int) -> None:
-        if self._scheduled:
-            super()._check_rate_variable(epoch)
-
-    def _mirror(self) -> None:
-        if self._scheduled:
-            super()._mirror()
-
     def _extra_series(self, steps: np.ndarray) -> dict[str, np.ndarray]:
         """Beside each step's rate, the scale that step used (tag `batch_lr_scale`)."""
         extra = super()._extra_series(steps)
-        if self._scheduled:
-            extra[SCALE_TAG] = np.full(steps.shape, self.scale, dtype=np.float32)
+        extra[SCALE_TAG] = np.full(steps.shape, self.scale, dtype=np.float32)
         return extra
 
     def _extra_tags(self) -> set[str]:
-        names = super()._extra_tags()
-        if self._scheduled:
-            names.add(SCALE_TAG)
-        return names
+        return super()._extra_tags() | {SCALE_TAG}
 
-    # -- lifecycle -----------------------------------------------------------------------
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        if self._fit.raw_start is None:  # the first epoch of this fit
-            self._restore_state(epoch)
-        self._apply_pending()
-        super().on_epoch_begin(epoch, logs)
+    def _reduce(self, epoch: int) -> bool:
+        old = self._last_logged_rate  # the rate of this epoch's last step
+        if old is None or not old > np.float32(self.min_lr):
+            return False
+        self._pending = self.scale * self.factor
+        if self.verbose > 0:
+            P.print_msg(
+                f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing the learning-rate scale "
+                f"to {self._pending:.6g} from epoch {epoch + 2} on (epoch {epoch + 1}'s "
+                f"learning_rate, {old:.6g}, is the rate its last step trained at)."
+            )
+        return True
 
     def _apply_pending(self) -> None:
-        if self._pending_rate is not None:
-            P.assign(self._model, P.held_rate(self._fit.optimizer), self._pending_rate)
-            self._pending_rate = None
-        if self._pending_scale is not None:
-            self.scale, self._pending_scale = self._pending_scale, None
+        if self._pending is not None:
+            self.scale, self._pending = self._pending, None
             self._fill_table(self._fit.position())  # from the first step of this epoch
 
     def _end(self) -> None:
-        if not self._scheduled:
-            if self._pending_rate is not None and self._fit.optimizer is not None:
-                self._apply_pending()
-            return
         started = self._fit.slot is not None and self._fit.slot.owner is self._fit
         super()._end()  # the table off, the optimizer's variable at the last applied rate
-        if self._pending_scale is not None:
-            self.scale, self._pending_scale = self._pending_scale, None
+        if self._pending is not None:
+            self.scale, self._pending = self._pending, None
             if started and self.steps:  # where a later fit or the saved model finds it
                 (rate,) = self._rates_at(np.array([self.steps[-1]], dtype=np.int64))
                 P.assign(self._model, P.held_rate(self._fit.optimizer), float(rate))
 
-    def _print_epoch(self, epoch: int) -> None:
-        # Alone: one line for the starting rate, then one per reduction (Keras' own wording).
-        if self._scheduled or self._fit.epoch_first_index == 0:
-            super()._print_epoch(epoch)
+    def _decision(self) -> dict[str, float]:
+        # the scale this epoch's decision left
+        return {"scale": self.scale if self._pending is None else self._pending}
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        super().on_epoch_end(epoch, logs)  # logs this epoch's steps at the rate they used
-        self._decide(epoch, logs if logs is not None else {})
-        self._save_state(epoch)
+    def _restore_decision(self, state: dict) -> None:
+        if "scale" in state:
+            self._restored_scale = float(state["scale"])
 
-    # -- state that survives a restart (Keras' own ReduceLROnPlateau forgets it) -----------
-    def _state_path(self) -> str | None:
-        return None if self.backup_dir is None else os.path.join(self.backup_dir, STATE_FILE)
 
-    def _save_state(self, epoch: int) -> None:
-        """Keep this epoch's decision state (best, wait, cooldown) beside the backup."""
-        path = self._state_path()
-        if path is None:
-            return
-        states = self._load_states()
-        state = {
-            "best": self.best,
-            "wait": self.wait,
-            "cooldown_counter": self.cooldown_counter,
-            "minimize": self._minimize,
-            "mode_known": self._mode_known,
-        }
-        if self._scheduled:  # the scale this epoch's decision left
-            state["scale"] = self.scale if self._pending_scale is None else self._pending_scale
-        else:
-            # the rate this epoch's decision left: a backup taken before the decision (with
-            # BackupAndRestore listed first) holds the rate from before it
-            state["rate"] = self._decided_rate()
-        states[str(epoch)] = state
-        os.makedirs(self.backup_dir, exist_ok=True)
-        with open(path + ".tmp", "w") as f:
-            json.dump(states, f)
-        os.replace(path + ".tmp", path)
+# Messages name the public class (`type(self).__name__`); the qualified names stay distinct,
+# so pickle finds each class.
+_Plateau.__name__ = _ScheduledPlateau.__name__ = "ReduceLROnPlateau"
+_MIXED: dict[tuple[type, bool], type] = {}
 
-    def _decided_rate(self) -> float:
-        if self._pending_rate is not None:
-            return float(np.float32(self._pending_rate))
-        return float(
-            P.read(self._model, self._fit.optimizer, [P.held_rate(self._fit.optimizer)])[0]
-        )
 
-    def _load_states(self) -> dict:
-        try:
-            with open(self._state_path()) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return {}
+def _concrete(cls: type, scheduled: bool) -> type:
+    """The class an instance of `cls` (ReduceLROnPlateau, or a user's subclass of it) is:
+    the plateau alone or on a schedule, with the subclass's own methods first."""
+    implementation = _ScheduledPlateau if scheduled else _Plateau
+    if cls is ReduceLROnPlateau:
+        return implementation
+    if (cls, scheduled) not in _MIXED:
+        namespace = {"__module__": cls.__module__, "__doc__": cls.__doc__, "_user_class": cls}
+        _MIXED[cls, scheduled] = type(cls.__name__, (cls, implementation), namespace)
+    return _MIXED[cls, scheduled]
 
-    def _restore_state(self, first_epoch: int) -> None:
-        """A fit resumed at `first_epoch` (BackupAndRestore, or initial_epoch) takes the state
-        saved at the end of the epoch before it, if there is one, and the rate (or scale)
-        that epoch's decision left (whatever the order of the callbacks)."""
-        state = self._load_states().get(str(first_epoch - 1)) if self.backup_dir else None
-        if state:
-            self.best, self.wait = float(state["best"]), int(state["wait"])
-            self.cooldown_counter = int(state["cooldown_counter"])
-            self._minimize, self._mode_known = state["minimize"], state["mode_known"]
-            if self._scheduled:
-                if "scale" in state:
-                    self._restored_scale = float(state["scale"])
-            elif "rate" in state:
-                P.assign(self._model, P.held_rate(self._fit.optimizer), state["rate"])
 
-    def _decide(self, epoch: int, logs: dict) -> None:
-        if epoch < self.warmup_epochs:
-            return  # not looked at: no best, no wait, no reduction
-        current = logs.get(self.monitor)
-        if current is None:
-            warnings.warn(
-                f"ReduceLROnPlateau: metric `{self.monitor}` is not in the epoch logs; "
-                f"available: {sorted(logs)}. The rate is left unchanged.",
-                stacklevel=2,
-            )
-            return
-        current = float(current)
-        if not self._mode_known:
-            self._mode_known = self._resolve_mode(final=True)
-            self._reset()
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.wait = 0
-        if math.isnan(current):
-            warnings.warn(
-                f"ReduceLROnPlateau: `{self.monitor}` is NaN at epoch {epoch + 1}; "
-                "counted as no improvement.",
-                stacklevel=2,
-            )
-        elif self._improved(current):
-            self.best = current
-            self.wait = 0
-            return
-        if self.cooldown_counter > 0:
-            return
-        self.wait += 1
-        if self.wait >= self.patience and self._reduce(epoch):
-            self.cooldown_counter = self.cooldown
-            self.wait = 0
-
-    def _reduce(self, epoch: int) -> bool:
-        """Decide a reduction, applied when the next epoch begins (or the fit ends): read at
-        this epoch's end (Keras' TensorBoard), the rate is still the one this epoch used.
-        False: the rate is at the floor already."""
-        if self._scheduled:
-            old = self._last_logged_rate  # the rate of this epoch's last step
-            if old is None or not old > np.float32(self.min_lr):
-                return False
-            self._pending_scale = self.scale * self.factor
-            if self.verbose > 0:
-                P.print_msg(
-                    f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing the learning-rate scale "
-                    f"to {self._pending_scale:.6g} from epoch {epoch + 2} on (epoch {epoch + 1}'s "
-                    f"learning_rate, {old:.6g}, is the rate its last step trained at)."
-                )
-            return True
-        (old,) = P.read(self._model, self._fit.optimizer, [P.held_rate(self._fit.optimizer)])
-        old = float(old)
-        if not old > np.float32(self.min_lr):  # as Keras: a float32 floor is reached once
-            return False
-        new = max(old * self.factor, self.min_lr)
-        self._pending_rate = new
-        if self.verbose > 0:
-            P.print_msg(
-                f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
-                f"{float(np.float32(new)):.6g} from epoch {epoch + 2} on (epoch {epoch + 1}'s "
-                f"learning_rate, {float(np.float32(old)):.6g}, is the rate it trained at)."
-            )
-        return True
+def _new_mixed(cls: type, scheduled: bool) -> ReduceLROnPlateau:
+    """Unpickles an instance of a user's subclass (its mixed class has no importable name)."""
+    return object.__new__(_concrete(cls, scheduled))
