@@ -1,8 +1,10 @@
 """lr_tb.ReduceLROnPlateau: Keras' rule on a scripted metric, drops on the exact epochs,
 cooldown and min_lr respected, NaN handled, every step logged at the rate it used."""
 
+import json
 import os
 import shutil
+import uuid
 import warnings
 
 import keras
@@ -14,11 +16,12 @@ from conftest import (
     assert_applied_exactly,
     bias_model,
     read_scalars,
+    requires_tensorflow,
     zeros_data,
 )
 
 import lr_tb
-from lr_tb import tags
+from lr_tb import _fs, tags
 
 pytestmark = pytest.mark.backends
 
@@ -240,6 +243,54 @@ class CrashAtEpoch(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if epoch == self.epoch:
             raise RuntimeError("crash")
+
+
+@requires_tensorflow  # ram:// is TensorFlow's file system
+@pytest.mark.parametrize("scheduled", [False, True])
+def test_state_survives_in_a_url_backup_dir(tmp_path, monkeypatch, scheduled):
+    """backup_dir may be a URL, as a log_dir may (gs://; here TensorFlow's ram://): the state
+    goes through that file system, not into a local folder named "ram:". A fit crashed at
+    the start of epoch 4 and resumed there (initial_epoch=3: Keras' BackupAndRestore can't
+    run on ram://, whose GFile(path, "w") appends to its metadata file instead of replacing
+    it) takes best/wait from the URL and continues as the straight run."""
+    monkeypatch.chdir(tmp_path)  # a local "ram:" folder, if one were made, goes here
+    backup = f"ram://{uuid.uuid4().hex}/backup"
+    values = [1.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]  # best at epoch 1; a drop after epoch 4
+    kw = dict(monitor="score", mode="min", factor=0.5, patience=3, min_delta=0.0)
+    if scheduled:
+        kw["schedule"] = lr_tb.schedules.ExponentialDecay(1.0, 0.9, steps_per_epoch=SPE)
+    x, y = zeros_data()
+
+    def fit(model, callbacks, initial_epoch=0):
+        model.fit(
+            x, y, batch_size=8, epochs=len(values), initial_epoch=initial_epoch, verbose=0,
+            callbacks=[Script(values), *callbacks],
+        )  # fmt: skip
+
+    straight = lr_tb.ReduceLROnPlateau(**kw)
+    fit(bias_model(learning_rate=1.0), [straight])
+    model = bias_model(learning_rate=1.0)
+    first = lr_tb.ReduceLROnPlateau(backup_dir=backup, **kw)
+    with pytest.raises(RuntimeError):
+        fit(model, [first, FailAt(3)])
+    states = json.loads(_fs.read_text(_fs.join(backup, "lr_tb_plateau.json")))
+    assert sorted(states) == ["0", "1", "2"]
+    assert states["2"] == {
+        "best": 0.5, "wait": 1, "cooldown_counter": 0, "minimize": True, "mode_known": True,
+        **({"scale": 1.0} if scheduled else {"rate": 1.0}),
+    }  # fmt: skip
+    resumed = lr_tb.ReduceLROnPlateau(backup_dir=backup, **kw)
+    fit(model, [resumed], initial_epoch=3)
+    assert resumed.steps == list(range(3 * SPE, 7 * SPE))
+    assert first.learning_rates + resumed.learning_rates == straight.learning_rates
+    assert resumed.best == 0.5 and resumed.wait == straight.wait == 2
+    assert resumed.scale == straight.scale == (0.5 if scheduled else 1.0)
+    if not scheduled:  # without the state it would wait 3 epochs afresh: no drop at all
+        assert epoch_rates(resumed) == [1.0, 1.0, 0.5, 0.5]
+    assert sorted(json.loads(_fs.read_text(_fs.join(backup, "lr_tb_plateau.json")))) == [
+        str(epoch) for epoch in range(7)
+    ]
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("backup_first", [True, False])

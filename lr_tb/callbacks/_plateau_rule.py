@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import warnings
 from typing import Any
 
 import numpy as np
 
+from lr_tb import _fs
 from lr_tb import _keras_private as P
 
 STATE_FILE = "lr_tb_plateau.json"
@@ -153,10 +153,10 @@ class PlateauRule:
 
 # -- the state of every epoch, kept in `<backup_dir>/lr_tb_plateau.json` -------------------
 def read_states(backup_dir: str) -> dict[str, dict]:
-    """The states by epoch (a string key) kept in `backup_dir`; {} if none or unreadable."""
+    """The states by epoch (a string key) kept in `backup_dir`; {} if none or unreadable.
+    `backup_dir` may be a URL (gs://, ram://, ...), as Keras' `BackupAndRestore` allows."""
     try:
-        with open(os.path.join(backup_dir, STATE_FILE)) as f:
-            return json.load(f)
+        return json.loads(_fs.read_text(_fs.join(backup_dir, STATE_FILE)))
     except (OSError, ValueError):
         return {}
 
@@ -165,8 +165,5 @@ def write_state(backup_dir: str, epoch: int, state: dict[str, Any]) -> None:
     """Keep `state` as epoch `epoch`'s, beside those of the earlier epochs."""
     states = read_states(backup_dir)
     states[str(epoch)] = state
-    path = os.path.join(backup_dir, STATE_FILE)
-    os.makedirs(backup_dir, exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-        json.dump(states, f)
-    os.replace(path + ".tmp", path)
+    _fs.makedirs(backup_dir)
+    _fs.write_text_atomic(_fs.join(backup_dir, STATE_FILE), json.dumps(states))
