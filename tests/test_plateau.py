@@ -536,3 +536,99 @@ def test_a_rate_no_plateau_left_starts_the_scale_at_1():
     later, _ = fit_scheduled([1.0, 0.5], schedule, model=model)
     assert later.scale == 0.25
     assert later.learning_rates == [float(np.float32(0.01 * 0.25))] * (2 * SPE)
+
+
+# -- one public class, two implementations, one decision rule ------------------------------
+def test_the_rule_alone_counts_as_keras_does():
+    """PlateauRule without a model or a rate: (due, wait, cooldown_counter) after each epoch
+    of Keras' rule (patience 2, cooldown 2; the callback reduces whenever a reduction is
+    due), and a rule restored from `state()` mid-way continues identically."""
+    from lr_tb.callbacks._plateau_rule import PlateauRule
+
+    def rule():
+        return PlateauRule("score", 2, "min", 0.0, 2, "abs", warmup_epochs=1)
+
+    values = [9.0, 3.0, 2.0, 2.0, 2.0, 2.0, 1.5, float("nan"), 1.5, 1.5]
+    seen, straight = [], rule()
+    with pytest.warns(UserWarning, match="`score` is NaN at epoch 8"):
+        for epoch, value in enumerate(values):
+            due = straight.update(epoch, {"score": value}, model=None)
+            if due:
+                straight.reduced()
+            seen.append((due, straight.wait, straight.cooldown_counter))
+    assert seen == [
+        (False, 0, 0),  # warmup: 9.0 is not even the best
+        (False, 0, 0),
+        (False, 0, 0),
+        (False, 1, 0),
+        (True, 0, 2),
+        (False, 0, 1),  # in cooldown: not counted
+        (False, 0, 0),  # the counter reaches 0: counted (an improvement here)
+        (False, 1, 0),  # NaN: no improvement
+        (True, 0, 2),
+        (False, 0, 1),
+    ]
+    assert straight.best == 1.5 and straight.minimize and straight.mode_known
+    resumed = rule()
+    first = rule()
+    for epoch, value in enumerate(values[:4]):
+        first.update(epoch, {"score": value}, model=None)
+    resumed.load_state(json.loads(json.dumps(first.state())))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for epoch, value in enumerate(values[4:], start=4):
+            if resumed.update(epoch, {"score": value}, model=None):
+                resumed.reduced()
+    assert resumed.state() == straight.state()
+
+
+class Mine(lr_tb.ReduceLROnPlateau):
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        self.seen = getattr(self, "seen", 0) + 1
+
+
+@pytest.mark.parametrize("scheduled", [False, True])
+def test_one_public_class_for_both(scheduled, capsys):
+    """`lr_tb.ReduceLROnPlateau(...)` is the plateau alone or on a schedule, an instance of
+    ReduceLROnPlateau (and ScheduleCallback) either way, named so in every message; copies
+    (keras-tuner deep-copies callbacks) and pickles keep their kind; the rule's arguments
+    stay attributes that can be set; a user's subclass works both ways, its methods first."""
+    import copy
+    import pickle
+
+    kw = dict(schedule=lr_tb.schedules.Constant(1.0)) if scheduled else {}
+    cb = lr_tb.ReduceLROnPlateau(monitor="score", mode="min", factor=0.5, patience=5, **kw)
+    assert isinstance(cb, (lr_tb.ReduceLROnPlateau, lr_tb.ScheduleCallback))
+    assert type(cb).__name__ == "ReduceLROnPlateau" and (cb.schedule is not None) is scheduled
+    for clone in (copy.deepcopy(cb), pickle.loads(pickle.dumps(cb))):
+        assert type(clone) is type(cb) and clone.patience == 5 and clone._rule is not cb._rule
+    cb.patience = 1  # read at each epoch end, as Keras' own attribute
+    cb.verbose = 1
+    x, y = zeros_data()
+    bias_model(learning_rate=1.0).fit(
+        x, y, batch_size=8, epochs=3, verbose=0, callbacks=[Script([1.0] * 3), cb]
+    )
+    assert epoch_rates(cb) == [1.0, 1.0, 0.5]
+    assert "Epoch 1: ReduceLROnPlateau learning rate 1." in capsys.readouterr().out
+
+    mine = Mine(monitor="score", mode="min", factor=0.5, patience=1, verbose=1, **kw)
+    assert isinstance(mine, Mine) and type(mine).__name__ == "Mine"
+    for clone in (copy.deepcopy(mine), pickle.loads(pickle.dumps(mine))):
+        assert type(clone) is type(mine) and clone.patience == 1
+    bias_model(learning_rate=1.0).fit(
+        x, y, batch_size=8, epochs=3, verbose=0, callbacks=[Script([1.0] * 3), mine]
+    )
+    assert epoch_rates(mine) == [1.0, 1.0, 0.5] and mine.seen == 3
+    assert "Epoch 1: Mine learning rate 1." in capsys.readouterr().out
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from lr_tb.callbacks import _plateau_rule, plateau
+
+    for module in (plateau, _plateau_rule):
+        result = doctest.testmod(module, extraglobs={"lr_tb": lr_tb, "keras": keras})
+        assert result.failed == 0
+    assert doctest.testmod(plateau, extraglobs={"lr_tb": lr_tb, "keras": keras}).attempted == 3
