@@ -1,5 +1,12 @@
 """Step decay on a plateau (Keras' ReduceLROnPlateau), alone or on top of any schedule, with
-every step's rate logged."""
+every step's rate logged.
+
+`ReduceLROnPlateau(...)` makes one of two classes: `_Plateau` (alone: the optimizer's float
+rate, reduced in place) or `_ScheduledPlateau` (`schedule=S`: a scale on S's rates, in
+`ScheduleCallback`'s table). `ReduceLROnPlateau` itself holds what they share: the
+arguments, the decision rule (`_plateau_rule.PlateauRule`) at each epoch end, and its state
+kept in `backup_dir`.
+"""
 
 from __future__ import annotations
 
@@ -120,6 +127,7 @@ class ReduceLROnPlateau(ScheduleCallback):
     Attributes:
         scale: with a schedule, the scale in force (after the fit: including a reduction
             decided at its last epoch's end); 1.0 alone.
+        best, wait, cooldown_counter: the rule's state, as Keras' callback names it.
         learning_rates, steps: as for every lr_tb callback.
 
     Raises:
@@ -148,6 +156,7 @@ class ReduceLROnPlateau(ScheduleCallback):
         return super().__new__(cls)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
+        # a user's subclass is made a mixed class (see `_concrete`), rebuilt when unpickled
         user_class = type(self).__dict__.get("_user_class")
         if user_class is None:
             return super().__reduce_ex__(protocol)
