@@ -67,14 +67,8 @@ class LearningRateLogger(LearningRateCallback):
     ) -> None:
         if log_dir is None:
             raise TypeError("Argument `log_dir` must be a string path. Received: log_dir=None")
-        super().__init__(
-            log_dir=log_dir,
-            verbose=verbose,
-            flush_secs=flush_secs,
-            log_momentum=log_momentum,
-            log_weight_decay=log_weight_decay,
-            optimizer=optimizer,
-        )
+        super().__init__(log_dir, verbose, flush_secs, log_momentum=log_momentum,
+                         log_weight_decay=log_weight_decay, optimizer=optimizer)  # fmt: skip
         self.every_n_steps = v.check_int("every_n_steps", every_n_steps, 1)
         self.by_optimizer: dict[str, tuple[list[int], list[float]]] = {}
         self._followers: list[LearningRateLogger] = []

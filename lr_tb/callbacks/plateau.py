@@ -221,15 +221,8 @@ class ReduceLROnPlateau(ScheduleCallback):
         self._rule = PlateauRule(
             monitor, patience, mode, min_delta, cooldown, threshold_mode, warmup_epochs
         )
-        super().__init__(
-            schedule,
-            log_dir=log_dir,
-            verbose=verbose,
-            flush_secs=flush_secs,
-            log_momentum=log_momentum,
-            log_weight_decay=log_weight_decay,
-            optimizer=optimizer,
-        )
+        super().__init__(schedule, log_dir, verbose, flush_secs, log_momentum=log_momentum,
+                         log_weight_decay=log_weight_decay, optimizer=optimizer)  # fmt: skip
         self.scale = 1.0
         self._pending: float | None = None  # decided at an epoch's end, applied at the next
 
@@ -280,6 +273,14 @@ class ReduceLROnPlateau(ScheduleCallback):
         this epoch's end (Keras' TensorBoard), the rate is still the one this epoch used.
         False: the rate is at the floor already."""
         raise NotImplementedError
+
+    def _say_reduced(self, epoch: int, what: str, new: float, old: float, who: str) -> None:
+        if self.verbose > 0:
+            P.print_msg(
+                f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing {what} to {new:.6g} from "
+                f"epoch {epoch + 2} on (epoch {epoch + 1}'s learning_rate, {old:.6g}, is the "
+                f"rate {who} trained at)."
+            )
 
     def _apply_pending(self) -> None:
         """Apply the reduction decided at the last epoch's end, if any."""
@@ -336,12 +337,8 @@ class _Plateau(ReduceLROnPlateau):
             return False
         new = max(old * self.factor, self.min_lr)
         self._pending = new
-        if self.verbose > 0:
-            P.print_msg(
-                f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
-                f"{float(np.float32(new)):.6g} from epoch {epoch + 2} on (epoch {epoch + 1}'s "
-                f"learning_rate, {float(np.float32(old)):.6g}, is the rate it trained at)."
-            )
+        f32 = np.float32
+        self._say_reduced(epoch, "learning rate", float(f32(new)), float(f32(old)), "it")
         return True
 
     def _apply_pending(self) -> None:
@@ -430,12 +427,7 @@ class _ScheduledPlateau(ReduceLROnPlateau):
         if old is None or not old > np.float32(self.min_lr):
             return False
         self._pending = self.scale * self.factor
-        if self.verbose > 0:
-            P.print_msg(
-                f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing the learning-rate scale "
-                f"to {self._pending:.6g} from epoch {epoch + 2} on (epoch {epoch + 1}'s "
-                f"learning_rate, {old:.6g}, is the rate its last step trained at)."
-            )
+        self._say_reduced(epoch, "the learning-rate scale", self._pending, old, "its last step")
         return True
 
     def _apply_pending(self) -> None:

@@ -81,14 +81,8 @@ class ScheduleCallback(HeldRateMixin, LearningRateCallback):
                 "Argument `schedule` must be a keras.optimizers.schedules.LearningRateSchedule. "
                 f"Received: schedule={schedule!r}"
             )
-        super().__init__(
-            log_dir=log_dir,
-            verbose=verbose,
-            flush_secs=flush_secs,
-            log_momentum=log_momentum,
-            log_weight_decay=log_weight_decay,
-            optimizer=optimizer,
-        )
+        super().__init__(log_dir, verbose, flush_secs, log_momentum=log_momentum,
+                         log_weight_decay=log_weight_decay, optimizer=optimizer)  # fmt: skip
         self.schedule = schedule
 
     # -- what the fit-length schedulers override ------------------------------------------

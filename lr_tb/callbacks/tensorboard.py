@@ -85,21 +85,11 @@ class TensorBoard(keras.callbacks.TensorBoard):
         self._fitting = False
         self._trial_hparams: tuple[str, dict[str, Any]] | None = None
 
-    @property
-    def learning_rates(self) -> list[float]:
-        return [] if self._rate_logger is None else self._rate_logger.learning_rates
-
-    @property
-    def steps(self) -> list[int]:
-        return [] if self._rate_logger is None else self._rate_logger.steps
-
-    @property
-    def momentums(self) -> list[float]:
-        return [] if self._rate_logger is None else self._rate_logger.momentums
-
-    @property
-    def weight_decays(self) -> list[float]:
-        return [] if self._rate_logger is None else self._rate_logger.weight_decays
+    # the rate logger's history (empty before the first fit), as on every lr_tb callback
+    learning_rates = property(lambda self: _of_logger(self, "learning_rates"))
+    steps = property(lambda self: _of_logger(self, "steps"))
+    momentums = property(lambda self: _of_logger(self, "momentums"))
+    weight_decays = property(lambda self: _of_logger(self, "weight_decays"))
 
     def set_model(self, model: keras.Model) -> None:
         # Keras' TensorBoard fixes its run directories here: take the trial's run first.
@@ -174,3 +164,8 @@ class TensorBoard(keras.callbacks.TensorBoard):
             super().on_train_end(logs)
         if self._trial_hparams is not None:
             _trial.write_hparams_end(self.log_dir)
+
+
+def _of_logger(tensorboard: TensorBoard, name: str) -> list:
+    logger = tensorboard._rate_logger
+    return [] if logger is None else getattr(logger, name)
