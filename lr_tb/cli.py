@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import importlib.util
-import inspect
 import math
 import os
 import sys
@@ -28,122 +27,20 @@ import tempfile
 import time
 from collections.abc import Sequence
 
-from lr_tb import _fs, _quiet  # the standard library only
-
-REQUIRED = inspect.Parameter.empty
+from lr_tb import _fs, _quiet, catalog  # the standard library only
+from lr_tb.spec import REQUIRED, Preview, ScheduleSpec
 
 # Each schedule's class, the first line of its docstring and its constructor's arguments
-# (name, annotation, default), written out so that parsing, `--help` and `--list` need no
-# Keras. tests/test_cli.py checks this table against the classes themselves.
+# (name, annotation, default), from `lr_tb.catalog`, so that parsing, `--help` and `--list`
+# need no Keras. tests/test_cli.py checks this table against the classes themselves.
 SCHEDULES: dict[str, tuple[str, str, tuple[tuple[str, str, object], ...]]] = {
-    "constant": (
-        "Constant",
-        "The same rate at every step.",
-        (("learning_rate", "float", REQUIRED),),
-    ),
-    "constant_with_warmup": (
-        "ConstantWithWarmup",
-        "A linear warmup from 0, then the same rate at every step.",
-        (("learning_rate_base", "float", REQUIRED), ("warmup_steps", "int", 0)),
-    ),
-    "cosine_restarts": (
-        "CosineRestarts",
-        "Cycles of linear warmup, hold and cosine decay, each restarting at the (scaled) peak.",
-        (
-            ("learning_rate_base", "float", REQUIRED),
-            ("total_steps", "int", REQUIRED),
-            ("restarts", "Sequence[float] | None", None),
-            ("first_cycle_steps", "int | None", None),
-            ("t_mul", "float", 1.0),
-            ("m_mul", "float", 1.0),
-            ("warmup_learning_rate", "float", 0.0),
-            ("warmup_fraction", "float", 0.0),
-            ("hold_fraction", "float", 0.0),
-            ("min_learning_rate", "float", 0.0),
-        ),
-    ),
-    "exponential": (
-        "ExponentialDecay",
-        "Exponential decay by whole epochs, never below a floor.",
-        (
-            ("learning_rate_base", "float", REQUIRED),
-            ("decay_rate", "float", REQUIRED),
-            ("steps_per_epoch", "int", 1),
-            ("min_learning_rate", "float", 0.0),
-        ),
-    ),
-    "inverse_sqrt": (
-        "InverseSqrtDecay",
-        "A linear warmup from 0, then decay as one over the square root of the step.",
-        (
-            ("learning_rate_base", "float", REQUIRED),
-            ("warmup_steps", "int", 0),
-            ("timescale", "int | None", None),
-        ),
-    ),
-    "one_cycle": (
-        "OneCycle",
-        "The one-cycle policy: up to `max_lr`, then down far below where it started.",
-        (
-            ("max_lr", "float", REQUIRED),
-            ("total_steps", "int", REQUIRED),
-            ("pct_start", "float", 0.3),
-            ("div_factor", "float", 25.0),
-            ("final_div_factor", "float", 1e4),
-            ("anneal_strategy", "str", "cos"),
-        ),
-    ),
-    "polynomial": (
-        "WarmupPolynomialDecay",
-        "A linear warmup from 0, then polynomial decay to an end rate.",
-        (
-            ("learning_rate_base", "float", REQUIRED),
-            ("total_steps", "int", REQUIRED),
-            ("warmup_steps", "int", 0),
-            ("end_learning_rate", "float", 1e-07),
-            ("power", "float", 1.0),
-        ),
-    ),
-    "warmup_cosine": (
-        "WarmupCosineDecay",
-        "Linear warmup, a hold at the peak, then cosine annealing down to a floor.",
-        (
-            ("learning_rate_base", "float", REQUIRED),
-            ("total_steps", "int", REQUIRED),
-            ("warmup_learning_rate", "float", 0.0),
-            ("warmup_steps", "int", 0),
-            ("hold_steps", "int", 0),
-            ("min_learning_rate", "float", 0.0),
-        ),
-    ),
-    "wsd": (
-        "WarmupStableDecay",
-        "Warmup, a long stable phase at the peak, then a decay to a floor (WSD).",
-        (
-            ("learning_rate_base", "float", REQUIRED),
-            ("decay_steps", "int", REQUIRED),
-            ("total_steps", "int | None", None),
-            ("warmup_steps", "int", 0),
-            ("stable_steps", "int | None", None),
-            ("warmup_type", "str", "linear"),
-            ("decay_type", "str", "cosine"),
-            ("min_lr_ratio", "float", 0.0),
-            ("num_cycles", "float", 0.5),
-        ),
-    ),
+    name: (
+        catalog.spec(name).schedule,
+        catalog.spec(name).summary,
+        tuple((arg.name, arg.annotation, arg.default) for arg in catalog.spec(name).args),
+    )
+    for name in catalog.names()
 }
-
-# Defaults a preview fills in where the schedule has none: the article's settings.
-ARTICLE_DEFAULTS = {
-    "learning_rate": 1e-3,
-    "learning_rate_base": 1e-3,
-    "decay_rate": 0.9,
-}
-ARTICLE_RESTARTS = [0.05, 0.15, 0.30, 0.50]
-# wsd's decay, when not given: the last fifth of the preview
-WSD_DECAY_DIVISOR = 5
-# Defaults a preview fills in for required arguments the article has no value for.
-PREVIEW_DEFAULTS = {"max_lr": 1e-3}
 
 
 class UsageError(Exception):
@@ -413,28 +310,36 @@ def _show(value: object) -> str:
     return "none" if value is None else f"{value!r}"
 
 
+def _preview_default(spec: ScheduleSpec, arg: str) -> Preview | None:
+    """What a preview of `spec` uses for `arg` when not given: the spec's, or for
+    `total_steps`, `--steps` unless another argument fixing the length is given."""
+    if arg == "total_steps" and arg in spec.length_from:
+        others = [name for name in spec.length_from if name != arg]
+        return Preview(steps_divisor=1, unless=others[0] if others else "")
+    return spec.preview.get(arg)
+
+
 def preview_defaults(name: str) -> dict[str, str]:
     """What a preview of `name` uses for each argument not given, as `--list` shows it."""
+    spec = catalog.spec(name)
     shown = {}
-    for param, _, default in SCHEDULES[name][2]:
-        if param == "total_steps":
-            shown[param] = "default --steps"
-        elif default is REQUIRED and param in ARTICLE_DEFAULTS:
-            shown[param] = f"default {_show(ARTICLE_DEFAULTS[param])}, the article's"
-        elif default is REQUIRED and param in PREVIEW_DEFAULTS:
-            shown[param] = f"default {_show(PREVIEW_DEFAULTS[param])}"
-        elif default is REQUIRED:
-            shown[param] = "required"
-        else:
-            shown[param] = f"default {_show(default)}"
-    if name == "cosine_restarts":
-        shown["restarts"] = (
-            f"default {_show(ARTICLE_RESTARTS)}, the article's, unless --first_cycle_steps is given"
+    for arg in spec.args:
+        preview = _preview_default(spec, arg.name)
+        if preview is None:
+            shown[arg.name] = (
+                "required" if arg.default is REQUIRED else f"default {_show(arg.default)}"
+            )
+            continue
+        divisor = preview.steps_divisor
+        value = (
+            "--steps"
+            if divisor == 1
+            else f"--steps // {divisor}"
+            if divisor
+            else _show(preview.value)
         )
-        shown["first_cycle_steps"] = "default none: cycles from --restarts"
-    if name == "wsd":
-        shown["decay_steps"] = f"default --steps // {WSD_DECAY_DIVISOR}, the last fifth"
-        shown["total_steps"] = "default --steps, unless --stable_steps is given"
+        unless = f", unless --{preview.unless} is given" if preview.unless else ""
+        shown[arg.name] = f"default {value}{preview.note}{unless}"
     return shown
 
 
@@ -476,17 +381,19 @@ def _schedule_kwargs(
 ) -> dict[str, object]:
     """The schedule's arguments for a preview of `steps` steps: those given, else the
     defaults `preview_defaults` shows."""
-    params = {p: (ann, default) for p, ann, default in SCHEDULES[name][2]}
-    kwargs = _schedule_args(name, extra, options)
-    if "total_steps" in params and "total_steps" not in kwargs and "stable_steps" not in kwargs:
-        kwargs["total_steps"] = steps
-    if name == "wsd":
-        kwargs.setdefault("decay_steps", steps // WSD_DECAY_DIVISOR)
-    for key, value in (ARTICLE_DEFAULTS | PREVIEW_DEFAULTS).items():
-        if key in params and params[key][1] is REQUIRED:
-            kwargs.setdefault(key, value)
-    if name == "cosine_restarts" and "restarts" not in kwargs and "first_cycle_steps" not in kwargs:
-        kwargs["restarts"] = list(ARTICLE_RESTARTS)
+    spec = catalog.spec(name)
+    given = _schedule_args(name, extra, options)
+    kwargs = dict(given)
+    for arg in spec.args:
+        preview = _preview_default(spec, arg.name)
+        if preview is None or arg.name in given or preview.unless in given:
+            continue
+        if preview.steps_divisor:
+            kwargs[arg.name] = steps // preview.steps_divisor
+        elif preview.value is not None:  # None: the argument's own default
+            kwargs[arg.name] = (
+                list(preview.value) if isinstance(preview.value, list) else preview.value
+            )
     return kwargs
 
 

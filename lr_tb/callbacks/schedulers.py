@@ -16,18 +16,25 @@ from typing import Any
 import keras
 
 from lr_tb import _validation as v
+from lr_tb import catalog
 from lr_tb.callbacks.schedule import ScheduleCallback
-from lr_tb.schedules.constant_with_warmup import (
-    ConstantWithWarmup,
-    check_constant_with_warmup_args,
+from lr_tb.schedules.one_cycle import check_momentum_range
+from lr_tb.spec import ScheduleSpec
+
+# ScheduleCallback's own arguments, which every scheduler takes too.
+_CALLBACK_ARGS = (
+    "log_dir",
+    "verbose",
+    "flush_secs",
+    "log_momentum",
+    "log_weight_decay",
+    "optimizer",
 )
-from lr_tb.schedules.cosine_restarts import CosineRestarts, check_cosine_restarts_args
-from lr_tb.schedules.exponential import ExponentialDecay, check_exponential_args
-from lr_tb.schedules.inverse_sqrt import InverseSqrtDecay, check_inverse_sqrt_args
-from lr_tb.schedules.one_cycle import OneCycle, check_momentum_range, check_one_cycle_args
-from lr_tb.schedules.polynomial import WarmupPolynomialDecay, check_polynomial_args
-from lr_tb.schedules.warmup_cosine import WarmupCosineDecay, check_warmup_cosine_args
-from lr_tb.schedules.wsd import WarmupStableDecay, check_wsd_args
+
+
+def _arguments(local_names: dict[str, Any]) -> dict[str, Any]:
+    """A constructor's arguments by name, from the `locals()` it starts with."""
+    return {k: value for k, value in local_names.items() if k not in ("self", "__class__")}
 
 
 def _steps_or_epochs(steps_name: str, steps: Any, epochs_name: str, epochs: Any) -> None:
@@ -40,48 +47,73 @@ def _steps_or_epochs(steps_name: str, steps: Any, epochs_name: str, epochs: Any)
             )
 
 
+def _exactly_one(arguments: dict[str, Any]) -> None:
+    if sum(value is not None for value in arguments.values()) != 1:
+        names = [f"`{name}`" for name in arguments]
+        listed = f"{', '.join(names[:-1])} and {names[-1]}"
+        received = ", ".join(f"{k}={value!r}" for k, value in arguments.items())
+        raise ValueError(
+            f"Exactly one of the arguments {listed} must be given. Received: {received}"
+        )
+
+
 class _FitLengthScheduler(ScheduleCallback):
     """A ScheduleCallback whose schedule is built from the fit's steps per epoch and epochs.
 
-    Subclasses pass their schedule's checked arguments (`schedule_args`, a dict by argument
-    name), kept as attributes of the same names, and say in `_fit_args` which of them the fit
-    decides.
+    What it does is said by its schedule's `spec` (`lr_tb.catalog`): the schedule's
+    arguments are checked at construction and kept as attributes of the same names, as are
+    the epoch-based ones (`spec.epoch_args`); at train begin the fit gives `total_steps`
+    when none of `spec.length_from` is given, `steps_per_epoch` when it is None, and the
+    step arguments given in epochs.
     """
 
-    schedule_class: type
+    spec: ScheduleSpec
 
-    def __init__(
-        self,
-        schedule_args: dict[str, Any],
-        log_dir: str | None,
-        verbose: int,
-        flush_secs: float | None,
-        log_momentum: bool = False,
-        log_weight_decay: bool = False,
-        optimizer: Any = None,
-    ) -> None:
-        self._schedule_keys = tuple(schedule_args)
-        for key, value in schedule_args.items():
+    def __init__(self, **arguments: Any) -> None:
+        """`arguments`: the subclass's constructor arguments, by name."""
+        common = {key: arguments.pop(key) for key in _CALLBACK_ARGS}
+        epochs = {key: arguments.pop(key) for key in self.spec.epoch_args}
+        for epochs_name, (steps_name, _) in self.spec.epoch_args.items():
+            _steps_or_epochs(steps_name, arguments[steps_name], epochs_name, epochs[epochs_name])
+        if self.spec.one_of:
+            _exactly_one({key: (arguments | epochs)[key] for key in self.spec.one_of})
+        for key, value in epochs.items():
             setattr(self, key, value)
-        super().__init__(
-            schedule=None,
-            log_dir=log_dir,
-            verbose=verbose,
-            flush_secs=flush_secs,
-            log_momentum=log_momentum,
-            log_weight_decay=log_weight_decay,
-            optimizer=optimizer,
-        )
+        checked = self._checked(arguments, epochs)
+        self._schedule_keys = tuple(checked)
+        for key, value in checked.items():
+            setattr(self, key, value)
+        super().__init__(schedule=None, **common)
+
+    def _checked(self, arguments: dict[str, Any], epochs: dict[str, Any]) -> dict[str, Any]:
+        """The schedule's arguments, checked. A step argument given in epochs that must be
+        >= 1 step is checked as that least number until the fit says how many it is."""
+        stand_ins = {}
+        for epochs_name, (steps_name, least) in self.spec.epoch_args.items():
+            if epochs[epochs_name] is not None and least:
+                v.check_positive(epochs_name, epochs[epochs_name])
+                stand_ins[steps_name] = least
+        checked = self.spec.schedule_class().check_args(**(arguments | stand_ins))
+        return checked | {key: arguments[key] for key in stand_ins}
 
     def _fit_args(self) -> tuple[dict[str, Any], str]:
         """The arguments this fit decides, and a note on where they came from."""
-        return {}, ""
+        overrides, note = {}, ""
+        if self._length_inferred():
+            overrides["total_steps"], note = self._total_steps(None)
+        if "steps_per_epoch" in self._schedule_keys and self.steps_per_epoch is None:
+            overrides["steps_per_epoch"] = self._fit_steps_per_epoch("steps_per_epoch")
+        for epochs_name, (steps_name, least) in self.spec.epoch_args.items():
+            epochs = getattr(self, epochs_name)
+            if epochs is not None:
+                overrides[steps_name] = max(least, self._epochs_to_steps(epochs, 0, steps_name))
+        return overrides, note
 
     def _make_schedule(self) -> Any:
         overrides, note = self._fit_args()
         args = {key: getattr(self, key) for key in self._schedule_keys} | overrides
         try:
-            return self.schedule_class(**args)
+            return self.spec.schedule_class()(**args)
         except ValueError as error:
             raise ValueError(f"{type(self).__name__}: {error}{note}") from None
 
@@ -103,7 +135,8 @@ class _FitLengthScheduler(ScheduleCallback):
         return 0 if restored else start
 
     def _length_inferred(self) -> bool:
-        return getattr(self, "total_steps", 0) is None
+        lengths = self.spec.length_from
+        return bool(lengths) and all(getattr(self, name) is None for name in lengths)
 
     def _fit_steps_per_epoch(self, needed_for: str) -> int:
         steps = self._fit.steps_per_epoch
@@ -156,7 +189,7 @@ class ExponentialDecayScheduler(_FitLengthScheduler):
         >>> model.fit(x, y, epochs=10, callbacks=[callback])
     """
 
-    schedule_class = ExponentialDecay
+    spec = catalog.spec("exponential")
 
     def __init__(
         self,
@@ -172,21 +205,7 @@ class ExponentialDecayScheduler(_FitLengthScheduler):
         log_weight_decay: bool = False,
         optimizer: Any = None,
     ) -> None:
-        super().__init__(
-            check_exponential_args(
-                learning_rate_base, decay_rate, steps_per_epoch, min_learning_rate
-            ),
-            log_dir,
-            verbose,
-            flush_secs,
-            log_momentum,
-            log_weight_decay,
-            optimizer,
-        )
-
-    def _fit_args(self) -> tuple[dict[str, Any], str]:
-        spe = self.steps_per_epoch or self._fit_steps_per_epoch("steps_per_epoch")
-        return {"steps_per_epoch": spe}, ""
+        super().__init__(**_arguments(locals()))
 
 
 class WarmupCosineDecayScheduler(_FitLengthScheduler):
@@ -218,7 +237,7 @@ class WarmupCosineDecayScheduler(_FitLengthScheduler):
         ...                                       callback])
     """
 
-    schedule_class = WarmupCosineDecay
+    spec = catalog.spec("warmup_cosine")
 
     def __init__(
         self,
@@ -238,32 +257,7 @@ class WarmupCosineDecayScheduler(_FitLengthScheduler):
         log_weight_decay: bool = False,
         optimizer: Any = None,
     ) -> None:
-        _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
-        _steps_or_epochs("hold_steps", hold_steps, "hold_epochs", hold_epochs)
-        self.warmup_epochs = warmup_epochs
-        self.hold_epochs = hold_epochs
-        super().__init__(
-            check_warmup_cosine_args(
-                learning_rate_base,
-                total_steps,
-                warmup_learning_rate,
-                warmup_steps,
-                hold_steps,
-                min_learning_rate,
-            ),
-            log_dir,
-            verbose,
-            flush_secs,
-            log_momentum,
-            log_weight_decay,
-            optimizer,
-        )
-
-    def _fit_args(self) -> tuple[dict[str, Any], str]:
-        total, note = self._total_steps(self.total_steps)
-        warmup = self._epochs_to_steps(self.warmup_epochs, self.warmup_steps, "warmup_steps")
-        hold = self._epochs_to_steps(self.hold_epochs, self.hold_steps, "hold_steps")
-        return {"total_steps": total, "warmup_steps": warmup, "hold_steps": hold}, note
+        super().__init__(**_arguments(locals()))
 
 
 class CosineRestartsScheduler(_FitLengthScheduler):
@@ -297,7 +291,7 @@ class CosineRestartsScheduler(_FitLengthScheduler):
         ...     log_dir="runs/restarts")
     """
 
-    schedule_class = CosineRestarts
+    spec = catalog.spec("cosine_restarts")
 
     def __init__(
         self,
@@ -320,47 +314,7 @@ class CosineRestartsScheduler(_FitLengthScheduler):
         log_weight_decay: bool = False,
         optimizer: Any = None,
     ) -> None:
-        _steps_or_epochs(
-            "first_cycle_steps", first_cycle_steps, "first_cycle_epochs", first_cycle_epochs
-        )
-        cycles = {
-            "restarts": restarts,
-            "first_cycle_steps": first_cycle_steps,
-            "first_cycle_epochs": first_cycle_epochs,
-        }
-        if sum(value is not None for value in cycles.values()) != 1:
-            received = ", ".join(f"{k}={value!r}" for k, value in cycles.items())
-            raise ValueError(
-                "Exactly one of the arguments `restarts`, `first_cycle_steps` and "
-                f"`first_cycle_epochs` must be given. Received: {received}"
-            )
-        if first_cycle_epochs is not None and first_cycle_epochs <= 0:
-            v.check_positive("first_cycle_epochs", first_cycle_epochs)
-        args = check_cosine_restarts_args(
-            learning_rate_base,
-            total_steps,
-            restarts,
-            # stands in for the epoch-based length until the fit says how many steps it is
-            1 if first_cycle_epochs is not None else first_cycle_steps,
-            t_mul,
-            m_mul,
-            warmup_learning_rate,
-            warmup_fraction,
-            hold_fraction,
-            min_learning_rate,
-        )
-        args["first_cycle_steps"] = first_cycle_steps if first_cycle_epochs is None else None
-        self.first_cycle_epochs = first_cycle_epochs
-        super().__init__(
-            args, log_dir, verbose, flush_secs, log_momentum, log_weight_decay, optimizer
-        )
-
-    def _fit_args(self) -> tuple[dict[str, Any], str]:
-        total, note = self._total_steps(self.total_steps)
-        first = self.first_cycle_steps
-        if self.first_cycle_epochs is not None:
-            first = max(1, self._epochs_to_steps(self.first_cycle_epochs, 0, "first_cycle_steps"))
-        return {"total_steps": total, "first_cycle_steps": first}, note
+        super().__init__(**_arguments(locals()))
 
 
 class OneCycleScheduler(_FitLengthScheduler):
@@ -397,7 +351,7 @@ class OneCycleScheduler(_FitLengthScheduler):
         >>> model.fit(x, y, epochs=5, callbacks=[callback])
     """
 
-    schedule_class = OneCycle
+    spec = catalog.spec("one_cycle")
 
     def __init__(
         self,
@@ -423,23 +377,12 @@ class OneCycleScheduler(_FitLengthScheduler):
                 f"Argument `cycle_momentum` must be a bool. Received: cycle_momentum="
                 f"{cycle_momentum!r}"
             )
-        self.cycle_momentum = cycle_momentum
-        self.base_momentum, self.max_momentum = check_momentum_range(base_momentum, max_momentum)
-        super().__init__(
-            check_one_cycle_args(
-                max_lr, total_steps, pct_start, div_factor, final_div_factor, anneal_strategy
-            ),
-            log_dir,
-            verbose,
-            flush_secs,
-            log_momentum,
-            log_weight_decay,
-            optimizer,
+        arguments = _arguments(locals())
+        self.cycle_momentum = arguments.pop("cycle_momentum")
+        self.base_momentum, self.max_momentum = check_momentum_range(
+            arguments.pop("base_momentum"), arguments.pop("max_momentum")
         )
-
-    def _fit_args(self) -> tuple[dict[str, Any], str]:
-        total, note = self._total_steps(self.total_steps)
-        return {"total_steps": total}, note
+        super().__init__(**arguments)
 
     def _cycles_momentum(self) -> bool:
         return self.cycle_momentum
@@ -484,7 +427,7 @@ class WarmupStableDecayScheduler(_FitLengthScheduler):
         >>> model.fit(x, y, epochs=10, callbacks=[callback])
     """
 
-    schedule_class = WarmupStableDecay
+    spec = catalog.spec("wsd")
 
     def __init__(
         self,
@@ -507,46 +450,7 @@ class WarmupStableDecayScheduler(_FitLengthScheduler):
         log_weight_decay: bool = False,
         optimizer: Any = None,
     ) -> None:
-        _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
-        if (decay_steps is None) == (decay_epochs is None):
-            raise ValueError(
-                "Exactly one of the arguments `decay_steps` and `decay_epochs` must be given. "
-                f"Received: decay_steps={decay_steps!r}, decay_epochs={decay_epochs!r}"
-            )
-        if decay_epochs is not None:
-            v.check_non_negative("decay_epochs", decay_epochs)
-        self.warmup_epochs = warmup_epochs
-        self.decay_epochs = decay_epochs
-        super().__init__(
-            check_wsd_args(
-                learning_rate_base,
-                decay_steps,
-                total_steps,
-                warmup_steps,
-                stable_steps,
-                warmup_type,
-                decay_type,
-                min_lr_ratio,
-                num_cycles,
-            ),
-            log_dir,
-            verbose,
-            flush_secs,
-            log_momentum,
-            log_weight_decay,
-            optimizer,
-        )
-
-    def _length_inferred(self) -> bool:
-        return self.total_steps is None and self.stable_steps is None
-
-    def _fit_args(self) -> tuple[dict[str, Any], str]:
-        total, note = self.total_steps, ""
-        if self.stable_steps is None:
-            total, note = self._total_steps(self.total_steps)
-        warmup = self._epochs_to_steps(self.warmup_epochs, self.warmup_steps, "warmup_steps")
-        decay = self._epochs_to_steps(self.decay_epochs, self.decay_steps, "decay_steps")
-        return {"total_steps": total, "warmup_steps": warmup, "decay_steps": decay}, note
+        super().__init__(**_arguments(locals()))
 
 
 class WarmupPolynomialDecayScheduler(_FitLengthScheduler):
@@ -574,7 +478,7 @@ class WarmupPolynomialDecayScheduler(_FitLengthScheduler):
         ...     1e-3, warmup_epochs=1, end_learning_rate=1e-6, power=2.0, log_dir="runs/poly")
     """
 
-    schedule_class = WarmupPolynomialDecay
+    spec = catalog.spec("polynomial")
 
     def __init__(
         self,
@@ -592,24 +496,7 @@ class WarmupPolynomialDecayScheduler(_FitLengthScheduler):
         log_weight_decay: bool = False,
         optimizer: Any = None,
     ) -> None:
-        _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
-        self.warmup_epochs = warmup_epochs
-        super().__init__(
-            check_polynomial_args(
-                learning_rate_base, total_steps, warmup_steps, end_learning_rate, power
-            ),
-            log_dir,
-            verbose,
-            flush_secs,
-            log_momentum,
-            log_weight_decay,
-            optimizer,
-        )
-
-    def _fit_args(self) -> tuple[dict[str, Any], str]:
-        total, note = self._total_steps(self.total_steps)
-        warmup = self._epochs_to_steps(self.warmup_epochs, self.warmup_steps, "warmup_steps")
-        return {"total_steps": total, "warmup_steps": warmup}, note
+        super().__init__(**_arguments(locals()))
 
 
 class InverseSqrtDecayScheduler(_FitLengthScheduler):
@@ -635,7 +522,7 @@ class InverseSqrtDecayScheduler(_FitLengthScheduler):
         ...                                            log_dir="runs/rsqrt")
     """
 
-    schedule_class = InverseSqrtDecay
+    spec = catalog.spec("inverse_sqrt")
 
     def __init__(
         self,
@@ -651,21 +538,7 @@ class InverseSqrtDecayScheduler(_FitLengthScheduler):
         log_weight_decay: bool = False,
         optimizer: Any = None,
     ) -> None:
-        _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
-        self.warmup_epochs = warmup_epochs
-        super().__init__(
-            check_inverse_sqrt_args(learning_rate_base, warmup_steps, timescale),
-            log_dir,
-            verbose,
-            flush_secs,
-            log_momentum,
-            log_weight_decay,
-            optimizer,
-        )
-
-    def _fit_args(self) -> tuple[dict[str, Any], str]:
-        warmup = self._epochs_to_steps(self.warmup_epochs, self.warmup_steps, "warmup_steps")
-        return {"warmup_steps": warmup}, ""
+        super().__init__(**_arguments(locals()))
 
 
 class ConstantWithWarmupScheduler(_FitLengthScheduler):
@@ -689,7 +562,7 @@ class ConstantWithWarmupScheduler(_FitLengthScheduler):
         >>> callback = lr_tb.ConstantWithWarmupScheduler(1e-3, warmup_epochs=0.5)
     """
 
-    schedule_class = ConstantWithWarmup
+    spec = catalog.spec("constant_with_warmup")
 
     def __init__(
         self,
@@ -704,18 +577,4 @@ class ConstantWithWarmupScheduler(_FitLengthScheduler):
         log_weight_decay: bool = False,
         optimizer: Any = None,
     ) -> None:
-        _steps_or_epochs("warmup_steps", warmup_steps, "warmup_epochs", warmup_epochs)
-        self.warmup_epochs = warmup_epochs
-        super().__init__(
-            check_constant_with_warmup_args(learning_rate_base, warmup_steps),
-            log_dir,
-            verbose,
-            flush_secs,
-            log_momentum,
-            log_weight_decay,
-            optimizer,
-        )
-
-    def _fit_args(self) -> tuple[dict[str, Any], str]:
-        warmup = self._epochs_to_steps(self.warmup_epochs, self.warmup_steps, "warmup_steps")
-        return {"warmup_steps": warmup}, ""
+        super().__init__(**_arguments(locals()))

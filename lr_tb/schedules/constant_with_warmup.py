@@ -44,6 +44,8 @@ class ConstantWithWarmup(StepSchedule):
         >>> optimizer = keras.optimizers.AdamW(learning_rate=schedule)
     """
 
+    # its arguments checked; a callback passes None for a length the fit will give
+    check_args = staticmethod(check_constant_with_warmup_args)
     _config_keys = ("learning_rate_base", "warmup_steps")
 
     def __init__(self, learning_rate_base: float, warmup_steps: int = 0) -> None:

@@ -161,6 +161,8 @@ class CosineRestarts(StepSchedule):
         ...     1e-3, total_steps=3100, first_cycle_steps=100, t_mul=2.0, m_mul=0.5)
     """
 
+    # its arguments checked; a callback passes None for a length the fit will give
+    check_args = staticmethod(check_cosine_restarts_args)
     _config_keys = (
         "learning_rate_base",
         "total_steps",

@@ -63,6 +63,8 @@ class ExponentialDecay(StepSchedule):
         >>> optimizer = keras.optimizers.Adam(learning_rate=schedule)
     """
 
+    # its arguments checked; a callback passes None for a length the fit will give
+    check_args = staticmethod(check_exponential_args)
     _config_keys = ("learning_rate_base", "decay_rate", "steps_per_epoch", "min_learning_rate")
 
     def __init__(

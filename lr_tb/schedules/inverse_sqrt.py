@@ -53,6 +53,8 @@ class InverseSqrtDecay(StepSchedule):
         >>> schedule = lr_tb.schedules.InverseSqrtDecay(1e-3, warmup_steps=4000)
     """
 
+    # its arguments checked; a callback passes None for a length the fit will give
+    check_args = staticmethod(check_inverse_sqrt_args)
     _config_keys = ("learning_rate_base", "warmup_steps", "timescale")
 
     def __init__(

@@ -95,6 +95,8 @@ class OneCycle(StepSchedule):
         ['0.004', '0.1', '4e-07']
     """
 
+    # its arguments checked; a callback passes None for a length the fit will give
+    check_args = staticmethod(check_one_cycle_args)
     _config_keys = (
         "max_lr",
         "total_steps",

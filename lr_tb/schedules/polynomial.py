@@ -77,6 +77,8 @@ class WarmupPolynomialDecay(StepSchedule):
         ...     1e-3, total_steps=10_000, warmup_steps=500, end_learning_rate=1e-6, power=2.0)
     """
 
+    # its arguments checked; a callback passes None for a length the fit will give
+    check_args = staticmethod(check_polynomial_args)
     _config_keys = (
         "learning_rate_base",
         "total_steps",

@@ -1,36 +1,17 @@
-"""Build a schedule by name: the table the CLI, the tuner and users share."""
+"""Build a schedule by name: the table the CLI, the tuner and users share, made from
+`lr_tb.catalog`."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from lr_tb import catalog
 from lr_tb.schedules.base import StepSchedule
-from lr_tb.schedules.constant import Constant
-from lr_tb.schedules.constant_with_warmup import ConstantWithWarmup
-from lr_tb.schedules.cosine_restarts import CosineRestarts
-from lr_tb.schedules.exponential import ExponentialDecay
-from lr_tb.schedules.inverse_sqrt import InverseSqrtDecay
-from lr_tb.schedules.one_cycle import OneCycle
-from lr_tb.schedules.polynomial import WarmupPolynomialDecay
-from lr_tb.schedules.warmup_cosine import WarmupCosineDecay
-from lr_tb.schedules.wsd import WarmupStableDecay
-
-_SCHEDULES: dict[str, type[StepSchedule]] = {
-    "constant": Constant,
-    "exponential": ExponentialDecay,
-    "warmup_cosine": WarmupCosineDecay,
-    "cosine_restarts": CosineRestarts,
-    "wsd": WarmupStableDecay,
-    "polynomial": WarmupPolynomialDecay,
-    "inverse_sqrt": InverseSqrtDecay,
-    "constant_with_warmup": ConstantWithWarmup,
-    "one_cycle": OneCycle,
-}
 
 
 def names() -> list[str]:
     """The names `get` accepts, sorted."""
-    return sorted(_SCHEDULES)
+    return catalog.names()
 
 
 def schedule_class(name: str) -> type[StepSchedule]:
@@ -40,14 +21,7 @@ def schedule_class(name: str) -> type[StepSchedule]:
         TypeError: `name` is not a string.
         ValueError: `name` is unknown; the message lists the valid names.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"Argument `name` must be a string. Received: name={name!r}")
-    try:
-        return _SCHEDULES[name]
-    except KeyError:
-        raise ValueError(
-            f"Argument `name` must be one of {names()}. Received: name={name!r}"
-        ) from None
+    return catalog.spec(name).schedule_class()
 
 
 def get(name: str, **kwargs: Any) -> StepSchedule:

@@ -95,6 +95,8 @@ class WarmupCosineDecay(StepSchedule):
         >>> optimizer = keras.optimizers.Adam(learning_rate=schedule)
     """
 
+    # its arguments checked; a callback passes None for a length the fit will give
+    check_args = staticmethod(check_warmup_cosine_args)
     _config_keys = (
         "learning_rate_base",
         "total_steps",

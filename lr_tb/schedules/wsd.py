@@ -119,6 +119,8 @@ class WarmupStableDecay(StepSchedule):
         ...     decay_type="1-sqrt")
     """
 
+    # its arguments checked; a callback passes None for a length the fit will give
+    check_args = staticmethod(check_wsd_args)
     _config_keys = (
         "learning_rate_base",
         "decay_steps",
