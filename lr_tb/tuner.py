@@ -58,91 +58,39 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import keras
 import keras_tuner as kt
 
-from lr_tb import _keras_private, _optimizers, _trial
-from lr_tb.callbacks import (
-    ConstantWithWarmupScheduler,
-    CosineRestartsScheduler,
-    ExponentialDecayScheduler,
-    InverseSqrtDecayScheduler,
-    LearningRateCallback,
-    OneCycleScheduler,
-    ReduceLROnPlateau,
-    ScheduleCallback,
-    WarmupCosineDecayScheduler,
-    WarmupPolynomialDecayScheduler,
-    WarmupStableDecayScheduler,
-)
+from lr_tb import _keras_private, _optimizers, _trial, catalog
+from lr_tb import _validation as v
+from lr_tb.callbacks import LearningRateCallback, ReduceLROnPlateau, ScheduleCallback
+from lr_tb.callbacks import schedulers as _schedulers
 from lr_tb.callbacks.tensorboard import TensorBoard
-from lr_tb.schedules import Constant
+from lr_tb.spec import Dimension
 
-SCHEDULES = ("constant", "exponential", "warmup_cosine", "cosine_restarts", "plateau")
-# Every schedule `schedules=` may name; the default search space is SCHEDULES. Outside it:
-# transformers' shapes, and `one_cycle` (lr_tb.OneCycleScheduler, `lr_tb/learning_rate` its
-# `max_lr`), which cycles the rate only: the trial's optimizer is not known here, and not
-# every optimizer has a momentum to cycle.
-CHOICES = (*SCHEDULES, "wsd", "polynomial", "inverse_sqrt", "constant_with_warmup", "one_cycle")
+# The default search space: the article's schedules (their specs say `default_search`) and
+# the plateau callback.
+SCHEDULES = (*(s.name for s in catalog.SPECS if s.default_search), "plateau")
+# Every schedule `schedules=` may name. Outside the default space: transformers' shapes, and
+# `one_cycle` (lr_tb.OneCycleScheduler, `lr_tb/learning_rate` its `max_lr`), which cycles the
+# rate only: the trial's optimizer is not known here, and not every optimizer has a momentum
+# to cycle.
+CHOICES = (*SCHEDULES, *(s.name for s in catalog.SPECS if not s.default_search))
 # The hyperparameter names: lr_tb's own namespace, so that none is ever one of yours.
 PREFIX = "lr_tb/"
 HP_SCHEDULE = PREFIX + "schedule"
 HP_LEARNING_RATE = PREFIX + "learning_rate"
 
-
-@dataclass(frozen=True)
-class _Dimension:
-    """One schedule setting: its default, default search range, and the values it may take."""
-
-    kind: str  # "float", "int" or "choice"
-    default: Any
-    low: float = 0.0
-    high: float = 1.0
-    values: tuple = ()
-    # what any value must satisfy: (low, high, low_open, high_open)
-    valid: tuple = (0.0, 1.0, False, False)
-
-
-DIMENSIONS: dict[str, dict[str, _Dimension]] = {
-    "constant": {},
-    "exponential": {
-        "decay_rate": _Dimension("float", 0.9, 0.5, 0.99, valid=(0.0, 1.0, True, False)),
-    },
-    "warmup_cosine": {
-        "warmup_fraction": _Dimension("float", 0.1, 0.0, 0.3, valid=(0.0, 1.0, False, True)),
-        "hold_fraction": _Dimension("float", 0.0, 0.0, 0.2, valid=(0.0, 1.0, False, True)),
-    },
-    "cosine_restarts": {
-        "first_cycle_fraction": _Dimension("float", 0.25, 0.1, 0.5, valid=(0.0, 1.0, True, False)),
-        "t_mul": _Dimension("choice", 2.0, values=(1.0, 2.0), valid=(0.0, math.inf, True, True)),
-        "m_mul": _Dimension("float", 1.0, 0.5, 1.0, valid=(0.0, 1.0, True, False)),
-        "warmup_fraction": _Dimension("float", 0.0, 0.0, 0.2, valid=(0.0, 1.0, False, True)),
-    },
-    "plateau": {
-        "factor": _Dimension("float", 0.5, 0.1, 0.7, valid=(0.0, 1.0, True, True)),
-        "patience": _Dimension("int", 2, 0, 5, valid=(0, math.inf, False, True)),
-    },
-    "wsd": {
-        "warmup_fraction": _Dimension("float", 0.05, 0.0, 0.2, valid=(0.0, 1.0, False, True)),
-        "decay_fraction": _Dimension("float", 0.2, 0.1, 0.5, valid=(0.0, 1.0, False, False)),
-        "decay_type": _Dimension("choice", "cosine", values=("cosine", "linear", "1-sqrt")),
-    },
-    "polynomial": {
-        "warmup_fraction": _Dimension("float", 0.1, 0.0, 0.3, valid=(0.0, 1.0, False, True)),
-        "power": _Dimension("float", 1.0, 0.5, 3.0, valid=(0.0, math.inf, True, True)),
-    },
-    "inverse_sqrt": {
-        "warmup_fraction": _Dimension("float", 0.1, 0.0, 0.3, valid=(0.0, 1.0, False, True)),
-    },
-    "constant_with_warmup": {
-        "warmup_fraction": _Dimension("float", 0.1, 0.0, 0.3, valid=(0.0, 1.0, False, True)),
-    },
-    "one_cycle": {
-        "pct_start": _Dimension("float", 0.3, 0.1, 0.5, valid=(0.0, 1.0, False, False)),
-    },
+# The plateau callback's settings (it is no schedule: it has no spec).
+PLATEAU = {
+    "factor": Dimension("float", 0.5, 0.1, 0.7, valid=(0.0, 1.0, True, True)),
+    "patience": Dimension("int", 2, 0, 5, valid=(0, math.inf, False, True)),
+}
+# Each schedule's settings, from its spec.
+DIMENSIONS: dict[str, dict[str, Dimension]] = {
+    name: PLATEAU if name == "plateau" else catalog.spec(name).tuner for name in CHOICES
 }
 LEARNING_RATE = (1e-4, 1e-2)
 # Every name lr_tb may declare.
@@ -155,24 +103,13 @@ def _fail(name: str, rule: str, value: Any) -> ValueError:
     return ValueError(f"Argument `{name}` must be {rule}. Received: {name}={value!r}")
 
 
-def _check_value(key: str, dim: _Dimension, value: Any) -> Any:
+def _check_value(key: str, dim: Dimension, value: Any) -> Any:
+    name = f"space[{key!r}]"
     if isinstance(dim.default, str):  # a choice of names
-        if value not in dim.values:
-            raise _fail(f"space[{key!r}]", f"one of {list(dim.values)}", value)
-        return value
+        return v.check_choice(name, value, dim.values)
     low, high, low_open, high_open = dim.valid
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"Argument `space[{key!r}]` must hold numbers. Received: {value!r}")
-    if not math.isfinite(value) and not (value == math.inf and high == math.inf):
-        raise _fail(f"space[{key!r}]", "finite", value)
-    if (value <= low if low_open else value < low) or (
-        value >= high if high_open else value > high
-    ):
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise _fail(f"space[{key!r}]", f"in {interval}", value)
-    if dim.kind == "int" and int(value) != value:
-        raise _fail(f"space[{key!r}]", "an integer", value)
-    return int(value) if dim.kind == "int" else float(value)
+    value = v.check_in_range(name, value, low, high, low_open=low_open, high_open=high_open)
+    return v.check_int(name, value, int(low)) if dim.kind == "int" else value
 
 
 class Space:
@@ -219,8 +156,10 @@ class Space:
                     f"`schedules`. Received: schedules={self.schedules}"
                 )
             self.overrides[key] = self._override(key, self.dimensions[key], value)
-        self._check_fraction_sum("warmup_cosine/warmup_fraction", "warmup_cosine/hold_fraction")
-        self._check_fraction_sum("wsd/warmup_fraction", "wsd/decay_fraction")
+        for name in self.schedules:  # the parts of one run: at most all of it
+            parts = [f"{name}/{s}" for s, dim in DIMENSIONS[name].items() if dim.of_run]
+            if len(parts) > 1:
+                self._check_fraction_sum(parts)
 
     @staticmethod
     def _learning_rate(value: Any) -> Any:
@@ -248,7 +187,7 @@ class Space:
         return float(value)
 
     @staticmethod
-    def _override(key: str, dim: _Dimension, value: Any) -> Any:
+    def _override(key: str, dim: Dimension, value: Any) -> Any:
         if value is None:
             return None
         if isinstance(value, tuple):
@@ -279,12 +218,11 @@ class Space:
             return max(value)
         return value
 
-    def _check_fraction_sum(self, a: str, b: str) -> None:
-        if a in self.dimensions and self._largest(a) + self._largest(b) > 1.0:
-            raise ValueError(
-                f"Arguments `space[{a!r}]` + `space[{b!r}]` can add up to more than 1. "
-                f"Received: {self.overrides.get(a)!r}, {self.overrides.get(b)!r}"
-            )
+    def _check_fraction_sum(self, keys: list[str]) -> None:
+        if sum(self._largest(key) for key in keys) > 1.0:
+            names = " + ".join(f"`space[{key!r}]`" for key in keys)
+            received = ", ".join(repr(self.overrides.get(key)) for key in keys)
+            raise ValueError(f"Arguments {names} can add up to more than 1. Received: {received}")
 
     # -- in build(): declare ----------------------------------------------------------------
     def declare(self, hp: kt.HyperParameters) -> str:
@@ -331,7 +269,7 @@ class Space:
             )
 
     @staticmethod
-    def _declare_one(hp: kt.HyperParameters, name: str, dim: _Dimension, value: Any) -> None:
+    def _declare_one(hp: kt.HyperParameters, name: str, dim: Dimension, value: Any) -> None:
         if value == "default":
             if dim.kind == "choice":
                 hp.Choice(name, list(dim.values), default=dim.default)
@@ -407,14 +345,8 @@ def scheduler_from_hp(
     Raises:
         ValueError: `epochs` < 1, `steps_per_epoch` < 1, or no `lr_tb/schedule` in `hp`.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise _fail("epochs", "an integer >= 1", epochs)
-    if steps_per_epoch is not None and (
-        isinstance(steps_per_epoch, bool)
-        or not isinstance(steps_per_epoch, int)
-        or steps_per_epoch < 1
-    ):
-        raise _fail("steps_per_epoch", "None or an integer >= 1", steps_per_epoch)
+    epochs = v.check_int("epochs", epochs, 1)
+    steps_per_epoch = v.check_optional_int("steps_per_epoch", steps_per_epoch, 1)
     if HP_SCHEDULE not in hp.values:
         raise ValueError(
             f"`hp` has no `{HP_SCHEDULE}`: call lr_tb.tuner.declare_schedule(hp) in build()."
@@ -422,104 +354,33 @@ def scheduler_from_hp(
     name = hp.get(HP_SCHEDULE)
     space = space or Space([name])
     lr = float(hp.get(HP_LEARNING_RATE))
-
-    def v(setting: str) -> Any:
-        return space.value(hp, f"{name}/{setting}")
-
-    total = None if steps_per_epoch is None else epochs * steps_per_epoch
-
-    def steps(fraction: float) -> int:
-        return int(round(fraction * total))
-
-    common = {"log_dir": log_dir}
-    if name == "constant":
-        return ScheduleCallback(Constant(lr), **common)
-    if name == "exponential":
-        return ExponentialDecayScheduler(
-            lr, v("decay_rate"), steps_per_epoch=steps_per_epoch, **common
-        )
-    if name == "warmup_cosine":
-        if total is None:
-            return WarmupCosineDecayScheduler(
-                lr,
-                warmup_epochs=v("warmup_fraction") * epochs,
-                hold_epochs=v("hold_fraction") * epochs,
-                **common,
-            )
-        return WarmupCosineDecayScheduler(
-            lr,
-            total_steps=total,
-            warmup_steps=steps(v("warmup_fraction")),
-            hold_steps=steps(v("hold_fraction")),
-            **common,
-        )
-    if name == "cosine_restarts":
-        args = dict(t_mul=v("t_mul"), m_mul=v("m_mul"), warmup_fraction=v("warmup_fraction"))
-        if total is None:
-            return CosineRestartsScheduler(
-                lr, first_cycle_epochs=v("first_cycle_fraction") * epochs, **args, **common
-            )
-        return CosineRestartsScheduler(
-            lr,
-            total_steps=total,
-            first_cycle_steps=max(1, steps(v("first_cycle_fraction"))),
-            **args,
-            **common,
-        )
+    settings = {s: space.value(hp, f"{name}/{s}") for s in DIMENSIONS.get(name, {})}
     if name == "plateau":
         return ReduceLROnPlateau(
             monitor=monitor,
             mode="auto",  # lr_tb's own rule: losses down, a compiled metric's direction
-            factor=v("factor"),
-            patience=v("patience"),
-            **common,
+            log_dir=log_dir,
+            **settings,
         )
-    if name == "one_cycle":
-        return OneCycleScheduler(
-            lr, total_steps=total, pct_start=v("pct_start"), cycle_momentum=False, **common
-        )
-    if name in ("wsd", "polynomial", "inverse_sqrt", "constant_with_warmup"):
-        return _transformers_scheduler(name, lr, v, epochs, total, common)
-    raise ValueError(f"Unknown `{HP_SCHEDULE}` {name!r}; valid: {list(CHOICES)}")
-
-
-def _transformers_scheduler(
-    name: str,
-    lr: float,
-    v: Callable[[str], Any],
-    epochs: int,
-    total: int | None,
-    common: dict[str, Any],
-) -> LearningRateCallback:
-    """The callback of one of transformers' shapes, its fractions of the trial's steps given
-    in steps (`total` known) or in epochs (the fit's steps per epoch)."""
-
-    def length(setting: str) -> dict[str, Any]:
-        if total is None:
-            return {f"{setting}_epochs": v(f"{setting}_fraction") * epochs}
-        return {f"{setting}_steps": int(round(v(f"{setting}_fraction") * total))}
-
-    if name == "wsd":
-        return WarmupStableDecayScheduler(
-            lr,
-            total_steps=total,
-            decay_type=v("decay_type"),
-            **length("warmup"),
-            **length("decay"),
-            **common,
-        )
-    if name == "polynomial":
-        return WarmupPolynomialDecayScheduler(
-            lr,
-            total_steps=total,
-            end_learning_rate=0.0,
-            power=v("power"),
-            **length("warmup"),
-            **common,
-        )
-    if name == "inverse_sqrt":
-        return InverseSqrtDecayScheduler(lr, **length("warmup"), **common)
-    return ConstantWithWarmupScheduler(lr, **length("warmup"), **common)
+    spec = catalog.spec(name)
+    if spec.callback is None:
+        return ScheduleCallback(spec.schedule_class()(lr), log_dir=log_dir)
+    total = None if steps_per_epoch is None else epochs * steps_per_epoch
+    kwargs = {spec.args[0].name: lr, **spec.tuner_fixed}
+    if spec.length_from:
+        kwargs["total_steps"] = total
+    if "steps_per_epoch" in spec.arg_names:
+        kwargs["steps_per_epoch"] = steps_per_epoch
+    for setting, value in settings.items():
+        stem = spec.tuner[setting].of_run
+        if not stem:
+            kwargs[setting] = value
+        elif total is None:  # a fraction of the trial's epochs
+            kwargs[f"{stem}_epochs"] = value * epochs
+        else:
+            least = spec.epoch_args[f"{stem}_epochs"][1]
+            kwargs[f"{stem}_steps"] = max(least, int(round(value * total)))
+    return getattr(_schedulers, spec.callback)(**kwargs, log_dir=log_dir)
 
 
 class ScheduleHyperModel(kt.HyperModel):
