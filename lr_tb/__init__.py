@@ -18,23 +18,19 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from lr_tb import catalog  # the standard library only
+
 __version__ = "0.2.0"
 
-# Each public name and the module it comes from, imported on first use (PEP 562).
+# Each public name and the module it comes from, imported on first use (PEP 562); each
+# schedule's callback class is named by its spec (`lr_tb.catalog`).
 _NAMES = {
-    "CosineRestartsScheduler": "lr_tb.callbacks",
-    "ExponentialDecayScheduler": "lr_tb.callbacks",
     "LearningRateCallback": "lr_tb.callbacks",
     "LearningRateLogger": "lr_tb.callbacks",
     "ReduceLROnPlateau": "lr_tb.callbacks",
-    "OneCycleScheduler": "lr_tb.callbacks",
     "ScheduleCallback": "lr_tb.callbacks",
     "TensorBoard": "lr_tb.callbacks",
-    "WarmupCosineDecayScheduler": "lr_tb.callbacks",
-    "ConstantWithWarmupScheduler": "lr_tb.callbacks",
-    "InverseSqrtDecayScheduler": "lr_tb.callbacks",
-    "WarmupPolynomialDecayScheduler": "lr_tb.callbacks",
-    "WarmupStableDecayScheduler": "lr_tb.callbacks",
+    **{name: "lr_tb.callbacks" for name in catalog.callback_names()},
     "CosineRestarts": "lr_tb.schedules",
     "ExponentialDecay": "lr_tb.schedules",
     "OneCycle": "lr_tb.schedules",
@@ -94,6 +90,7 @@ if "keras" in sys.modules or not _cli_startup():
     from lr_tb import callbacks, schedules  # noqa: F401, E402  (see the module docstring)
 
 
+# static, for type checkers; tests/test_catalog.py checks it against `_NAMES`
 __all__ = [
     "ConstantWithWarmupScheduler",
     "InverseSqrtDecayScheduler",

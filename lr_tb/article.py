@@ -21,19 +21,25 @@ from dataclasses import dataclass
 
 import keras
 
-from lr_tb import datasets
-from lr_tb.callbacks import (
-    CosineRestartsScheduler,
-    ExponentialDecayScheduler,
-    LearningRateCallback,
-    ReduceLROnPlateau,
-    TensorBoard,
-    WarmupCosineDecayScheduler,
-)
+from lr_tb import catalog, datasets
+from lr_tb.callbacks import LearningRateCallback, ReduceLROnPlateau, TensorBoard, schedulers
 
 RUNS = ("plateau", "exponential", "warmup_cosine", "cosine_restarts")
 BASE = 1e-3
 FLOOR = 1e-6
+# The article's settings of its three schedules, each with the base rate `BASE`.
+SETTINGS = {
+    "exponential": dict(decay_rate=0.9, min_learning_rate=FLOOR),
+    "warmup_cosine": dict(
+        warmup_learning_rate=1e-5, warmup_epochs=1, hold_epochs=0.5, min_learning_rate=FLOOR
+    ),
+    "cosine_restarts": dict(
+        restarts=catalog.ARTICLE_RESTARTS,
+        warmup_fraction=0.1,
+        warmup_learning_rate=1e-5,
+        min_learning_rate=FLOOR,
+    ),
+}
 
 
 @dataclass
@@ -81,31 +87,9 @@ def scheduler(name: str, verbose: int = 1) -> LearningRateCallback:
             min_lr=FLOOR,
             verbose=verbose,
         )
-    if name == "exponential":
-        return ExponentialDecayScheduler(
-            learning_rate_base=BASE,
-            decay_rate=0.9,
-            min_learning_rate=FLOOR,
-            verbose=verbose,
-        )
-    if name == "warmup_cosine":
-        return WarmupCosineDecayScheduler(
-            learning_rate_base=BASE,
-            warmup_learning_rate=1e-5,
-            warmup_epochs=1,
-            hold_epochs=0.5,
-            min_learning_rate=FLOOR,
-            verbose=verbose,
-        )
-    if name == "cosine_restarts":
-        return CosineRestartsScheduler(
-            learning_rate_base=BASE,
-            restarts=[0.05, 0.15, 0.30, 0.50],
-            warmup_fraction=0.1,
-            warmup_learning_rate=1e-5,
-            min_learning_rate=FLOOR,
-            verbose=verbose,
-        )
+    if name in SETTINGS:
+        callback = getattr(schedulers, catalog.spec(name).callback)
+        return callback(learning_rate_base=BASE, verbose=verbose, **SETTINGS[name])
     raise ValueError(f"Argument `name` must be one of {list(RUNS)}. Received: name={name!r}")
 
 
