@@ -43,8 +43,9 @@ class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     @property
     def peak_learning_rate(self) -> float:
-        """The largest rate this schedule ever returns."""
-        raise NotImplementedError
+        """The largest rate this schedule ever returns: `learning_rate_base` for the
+        schedules that have one (those that do not say theirs)."""
+        return self.learning_rate_base
 
     @property
     def floor_learning_rate(self) -> float:

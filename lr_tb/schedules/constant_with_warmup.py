@@ -57,9 +57,5 @@ class ConstantWithWarmup(StepSchedule):
         return self.learning_rate_base * factor
 
     @property
-    def peak_learning_rate(self) -> float:
-        return self.learning_rate_base
-
-    @property
     def floor_learning_rate(self) -> float:
         return 0.0 if self.warmup_steps else self.learning_rate_base

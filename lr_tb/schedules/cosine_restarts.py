@@ -11,7 +11,7 @@ from keras import ops
 
 from lr_tb import _validation as v
 from lr_tb.schedules.base import StepSchedule
-from lr_tb.schedules.pieces import Coefficients, coefficients, evaluate
+from lr_tb.schedules.pieces import Coefficients, coefficients, rate_at
 
 # A warmup or hold shorter than this fraction of a cycle would round to 0 steps in float32.
 MIN_FRACTION = 1e-6
@@ -267,7 +267,7 @@ class CosineRestarts(StepSchedule):
             if where.size:
                 row = Coefficients(*(float(column[i]) for column in table))
                 t = ops.convert_to_tensor(flat[where] - start, dtype=keras.config.floatx())
-                out[where] = ops.convert_to_numpy(evaluate(t, row))
+                out[where] = ops.convert_to_numpy(rate_at(t, row))
         return out.reshape(steps.shape)
 
     def _rate(self, step: Any, dtype: str) -> Any:
@@ -282,13 +282,9 @@ class CosineRestarts(StepSchedule):
             return ops.take(ops.convert_to_tensor(column, dtype=dtype), index)
 
         t = flat - per_step(starts)
-        rate = evaluate(t, Coefficients(*(per_step(column) for column in table)))
+        rate = rate_at(t, Coefficients(*(per_step(column) for column in table)))
         rate = ops.where(flat >= float(self.total_steps), self.min_learning_rate, rate)
         return ops.reshape(rate, shape)
-
-    @property
-    def peak_learning_rate(self) -> float:
-        return self.learning_rate_base
 
     @property
     def floor_learning_rate(self) -> float:

@@ -90,9 +90,5 @@ class ExponentialDecay(StepSchedule):
         return ops.maximum(decayed, ops.cast(self.min_learning_rate, dtype))
 
     @property
-    def peak_learning_rate(self) -> float:
-        return self.learning_rate_base
-
-    @property
     def floor_learning_rate(self) -> float:
         return self.min_learning_rate

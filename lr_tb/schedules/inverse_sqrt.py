@@ -77,9 +77,5 @@ class InverseSqrtDecay(StepSchedule):
         return self.learning_rate_base * factor
 
     @property
-    def peak_learning_rate(self) -> float:
-        return self.learning_rate_base
-
-    @property
     def floor_learning_rate(self) -> float:
         return 0.0  # the warmup's start; after it the rate only tends to 0

@@ -73,7 +73,7 @@ def coefficients(
     )
 
 
-def evaluate(t: Any, c: Coefficients) -> Any:
+def rate_at(t: Any, c: Coefficients) -> Any:
     """The rate at `t` (a float tensor, steps since the piece started)."""
     decayed = c.cosine0 + c.cosine1 * ops.cos(ops.clip(t * c.angle1 - c.angle0, 0.0, math.pi))
     rate = ops.where(t < c.warmup, c.linear0 + c.linear1 * t, decayed)
@@ -86,4 +86,4 @@ def warmup_hold_cosine(
     t: Any, peak: Any, length: Any, warmup_start: Any, warmup: Any, hold: Any, floor: Any
 ) -> Any:
     """Linear warmup ⧺ hold at the peak ⧺ cosine from the peak to the floor ⧺ floor."""
-    return evaluate(t, coefficients(peak, length, warmup_start, warmup, hold, floor))
+    return rate_at(t, coefficients(peak, length, warmup_start, warmup, hold, floor))

@@ -112,9 +112,5 @@ class WarmupPolynomialDecay(StepSchedule):
         return ops.where(step >= total, end, rate)
 
     @property
-    def peak_learning_rate(self) -> float:
-        return self.learning_rate_base
-
-    @property
     def floor_learning_rate(self) -> float:
         return 0.0 if self.warmup_steps else self.end_learning_rate

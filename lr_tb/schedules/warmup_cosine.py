@@ -141,10 +141,6 @@ class WarmupCosineDecay(StepSchedule):
         )
 
     @property
-    def peak_learning_rate(self) -> float:
-        return self.learning_rate_base
-
-    @property
     def floor_learning_rate(self) -> float:
         if self.warmup_steps == 0:
             return self.min_learning_rate

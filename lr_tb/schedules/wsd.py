@@ -187,9 +187,5 @@ class WarmupStableDecay(StepSchedule):
         return self.learning_rate_base * factor
 
     @property
-    def peak_learning_rate(self) -> float:
-        return self.learning_rate_base
-
-    @property
     def floor_learning_rate(self) -> float:
         return self.learning_rate_base * self.min_lr_ratio
