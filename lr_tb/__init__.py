@@ -90,7 +90,7 @@ if "keras" in sys.modules or not _cli_startup():
     from lr_tb import callbacks, schedules  # noqa: F401, E402  (see the module docstring)
 
 
-# static, for type checkers; tests/test_catalog.py checks it against `_NAMES`
+# static, for type checkers; tests/test_schedules_catalog.py checks it against `_NAMES`
 __all__ = [
     "ConstantWithWarmupScheduler",
     "InverseSqrtDecayScheduler",

@@ -4,7 +4,7 @@ The registry (`lr_tb.schedules.get`), `lr-tb preview` and its `--list`, the tune
 space and the fit-length callbacks are all made from `SPECS`. Adding a schedule: its module
 in `lr_tb/schedules/` (the math, exported by `lr_tb/schedules/__init__.py`), its entry here,
 its callback class in `lr_tb/callbacks/schedulers.py` if it has one (a signature, a
-docstring and `spec = catalog.spec(...)`), and its tests; `tests/test_catalog.py` checks
+docstring and `spec = catalog.spec(...)`), and its tests; `tests/test_schedules_catalog.py` checks
 that each part agrees with the spec.
 
 The standard library only: the `lr-tb` command reads this before Keras is imported. The order
