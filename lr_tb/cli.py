@@ -34,12 +34,12 @@ from lr_tb.spec import REQUIRED, Preview, ScheduleSpec
 # (name, annotation, default), from `lr_tb.catalog`, so that parsing, `--help` and `--list`
 # need no Keras. tests/test_cli.py checks this table against the classes themselves.
 SCHEDULES: dict[str, tuple[str, str, tuple[tuple[str, str, object], ...]]] = {
-    name: (
-        catalog.spec(name).schedule,
-        catalog.spec(name).summary,
-        tuple((arg.name, arg.annotation, arg.default) for arg in catalog.spec(name).args),
+    spec.name: (
+        spec.schedule,
+        spec.summary,
+        tuple((a.name, a.annotation, a.default) for a in spec.args),
     )
-    for name in catalog.names()
+    for spec in sorted(catalog.SPECS, key=lambda spec: spec.name)
 }
 
 

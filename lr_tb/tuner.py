@@ -99,10 +99,6 @@ ALL_NAMES = frozenset(
 )
 
 
-def _fail(name: str, rule: str, value: Any) -> ValueError:
-    return ValueError(f"Argument `{name}` must be {rule}. Received: {name}={value!r}")
-
-
 def _check_value(key: str, dim: Dimension, value: Any) -> Any:
     name = f"space[{key!r}]"
     if isinstance(dim.default, str):  # a choice of names
@@ -123,12 +119,17 @@ class Space:
         space: dict[str, Any] | None = None,
     ) -> None:
         if isinstance(schedules, str) or not isinstance(schedules, Sequence) or not schedules:
-            raise _fail("schedules", f"a non-empty list of names from {list(CHOICES)}", schedules)
+            raise v.fail(
+                ValueError,
+                "schedules",
+                f"a non-empty list of names from {list(CHOICES)}",
+                schedules,
+            )
         unknown = [s for s in schedules if s not in DIMENSIONS]
         if unknown:
-            raise _fail("schedules", f"names from {list(CHOICES)}", schedules)
+            raise v.fail(ValueError, "schedules", f"names from {list(CHOICES)}", schedules)
         if len(set(schedules)) != len(schedules):
-            raise _fail("schedules", "without repeats", schedules)
+            raise v.fail(ValueError, "schedules", "without repeats", schedules)
         self.schedules = list(schedules)
         self.learning_rate = self._learning_rate(learning_rate)
         self.dimensions: dict[str, Any] = {}
@@ -166,25 +167,25 @@ class Space:
         if isinstance(value, tuple):
             if (
                 len(value) != 2
-                or not all(isinstance(v, numbers.Real) for v in value)
+                or not all(isinstance(x, numbers.Real) for x in value)
                 or not (0 < value[0] < value[1] and math.isfinite(value[1]))
             ):
-                raise _fail("learning_rate", "a (low, high) range with 0 < low < high", value)
+                raise v.fail(
+                    ValueError, "learning_rate", "a (low, high) range with 0 < low < high", value
+                )
             return (float(value[0]), float(value[1]))
         if isinstance(value, list):
             if not value or not all(
-                isinstance(v, numbers.Real) and 0 < v < math.inf for v in value
+                isinstance(x, numbers.Real) and 0 < x < math.inf for x in value
             ):
-                raise _fail("learning_rate", "a non-empty list of rates > 0", value)
-            return [float(v) for v in value]
+                raise v.fail(ValueError, "learning_rate", "a non-empty list of rates > 0", value)
+            return [float(x) for x in value]
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(
                 "Argument `learning_rate` must be a (low, high) range, a list or a number. "
                 f"Received: learning_rate={value!r}"
             )
-        if not (0 < value < math.inf):
-            raise _fail("learning_rate", "> 0 and finite", value)
-        return float(value)
+        return v.check_positive("learning_rate", value)
 
     @staticmethod
     def _override(key: str, dim: Dimension, value: Any) -> Any:
@@ -192,15 +193,17 @@ class Space:
             return None
         if isinstance(value, tuple):
             if len(value) != 2:
-                raise _fail(f"space[{key!r}]", "a (low, high) range", value)
-            low, high = (_check_value(key, dim, v) for v in value)
+                raise v.fail(ValueError, f"space[{key!r}]", "a (low, high) range", value)
+            low, high = (_check_value(key, dim, x) for x in value)
             if not low < high:
-                raise _fail(f"space[{key!r}]", "a (low, high) range with low < high", value)
+                raise v.fail(
+                    ValueError, f"space[{key!r}]", "a (low, high) range with low < high", value
+                )
             return (low, high)
         if isinstance(value, list):
             if not value:
-                raise _fail(f"space[{key!r}]", "a non-empty list", value)
-            return [_check_value(key, dim, v) for v in value]
+                raise v.fail(ValueError, f"space[{key!r}]", "a non-empty list", value)
+            return [_check_value(key, dim, x) for x in value]
         return _check_value(key, dim, value)
 
     def _largest(self, key: str) -> float:
