@@ -1,14 +1,18 @@
 """Every schedule lr_tb ships, each declared once (`lr_tb.spec.ScheduleSpec`).
 
 The registry (`lr_tb.schedules.get`), `lr-tb preview` and its `--list`, the tuner's search
-space and the fit-length callbacks are all made from `SPECS`. Adding a schedule: its module
-in `lr_tb/schedules/` (the math, exported by `lr_tb/schedules/__init__.py`), its entry here,
-its callback class in `lr_tb/callbacks/schedulers.py` if it has one (a signature, a
-docstring and `spec = catalog.spec(...)`), and its tests; `tests/test_schedules_catalog.py` checks
-that each part agrees with the spec.
+space, the fit-length callbacks' checks and fit arguments, and `lr_tb`'s lazy names are all
+made from `SPECS`.
 
-The standard library only: the `lr-tb` command reads this before Keras is imported. The order
-is the tuner's (its `schedules=` choices).
+Adding a schedule: its module in `lr_tb/schedules/` (the math, exported by
+`lr_tb/schedules/__init__.py`), its entry here, and, if it has a callback, its class in
+`lr_tb/callbacks/schedulers.py` (a signature, a docstring and `spec = catalog.spec(...)`,
+exported by `lr_tb/callbacks/__init__.py` and `lr_tb.__all__`); then its tests.
+`tests/test_schedules_catalog.py` checks that every part agrees with the spec. Signatures and
+exports stay written out, for readers and type checkers; the spec repeats the schedule's
+arguments because this module must not import Keras: the `lr-tb` command reads it first.
+
+The order is the tuner's (its `schedules=` choices).
 """
 
 from __future__ import annotations

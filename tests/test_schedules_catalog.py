@@ -38,6 +38,7 @@ def test_the_spec_is_the_schedule_class(name):
     spec = SPECS[name]
     cls = registry.schedule_class(name)
     assert cls is getattr(lr_tb.schedules, spec.schedule) is spec.schedule_class()
+    assert spec.schedule in lr_tb.schedules.__all__
     assert cls.__doc__.strip().splitlines()[0] == spec.summary
     assert _signature(cls) == spec.args
     assert keras.saving.get_registered_name(cls) == f"lr_tb>{spec.schedule}"
