@@ -73,10 +73,7 @@ class _FitLengthScheduler(ScheduleCallback):
         """`arguments`: the subclass's constructor arguments, by name."""
         common = {key: arguments.pop(key) for key in _CALLBACK_ARGS}
         epochs = {key: arguments.pop(key) for key in self.spec.epoch_args}
-        for epochs_name, (steps_name, _) in self.spec.epoch_args.items():
-            _steps_or_epochs(steps_name, arguments[steps_name], epochs_name, epochs[epochs_name])
-        if self.spec.one_of:
-            _exactly_one({key: (arguments | epochs)[key] for key in self.spec.one_of})
+        self._check_lengths(arguments, epochs)
         for key, value in epochs.items():
             setattr(self, key, value)
         checked = self._checked(arguments, epochs)
@@ -84,6 +81,22 @@ class _FitLengthScheduler(ScheduleCallback):
         for key, value in checked.items():
             setattr(self, key, value)
         super().__init__(schedule=None, **common)
+
+    def _check_lengths(self, arguments: dict[str, Any], epochs: dict[str, Any]) -> None:
+        """A length given in steps or in epochs, not both; exactly one of `spec.one_of`
+        (when that is a steps-or-epochs pair, its only rule besides epochs >= 0)."""
+        one_of = set(self.spec.one_of)
+        pairs = {e: steps_name for e, (steps_name, _) in self.spec.epoch_args.items()}
+        for epochs_name, steps_name in pairs.items():
+            if {epochs_name, steps_name} != one_of:
+                _steps_or_epochs(
+                    steps_name, arguments[steps_name], epochs_name, epochs[epochs_name]
+                )
+        if one_of:
+            _exactly_one({key: (arguments | epochs)[key] for key in self.spec.one_of})
+        for epochs_name, steps_name in pairs.items():
+            if {epochs_name, steps_name} == one_of and epochs[epochs_name] is not None:
+                v.check_non_negative(epochs_name, epochs[epochs_name])
 
     def _checked(self, arguments: dict[str, Any], epochs: dict[str, Any]) -> dict[str, Any]:
         """The schedule's arguments, checked. A step argument given in epochs that must be
