@@ -641,9 +641,9 @@ def find_learning_rate(
         ValueError: `x` yields no batch.
 
     Example:
-        >>> result = lr_tb.find_learning_rate(model, x_train, y_train, num_steps=100)
-        >>> result.suggestion, result.suggestions
-        >>> result.plot()
+        >>> result = lr_tb.find_learning_rate(model, x, y, num_steps=100)
+        >>> rate = result.suggestion  # also result.suggestions, by rule
+        >>> figure = result.plot()
     """
     sweep_args = check_sweep_args(min_lr, max_lr, num_steps, mode)
     if batch_size is not None:

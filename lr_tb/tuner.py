@@ -410,10 +410,15 @@ class ScheduleHyperModel(kt.HyperModel):
         valid ones); in `build`, a name of yours under `lr_tb/` that lr_tb does not declare.
 
     Example:
+        >>> import keras_tuner as kt
+        >>> def build_model(hp):  # compiled with a float learning rate
+        ...     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        ...     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+        ...     return model
         >>> hypermodel = lr_tb.tuner.ScheduleHyperModel(
         ...     build_model, schedules=["exponential", "warmup_cosine"],
         ...     space={"exponential/decay_rate": (0.8, 0.99)})
-        >>> tuner = kt.RandomSearch(hypermodel, objective="val_accuracy", max_trials=10)
+        >>> tuner = kt.RandomSearch(hypermodel, objective="val_loss", max_trials=10)
     """
 
     def __init__(

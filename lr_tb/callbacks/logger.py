@@ -51,7 +51,7 @@ class LearningRateLogger(LearningRateCallback):
     Example:
         >>> model.compile(optimizer=keras.optimizers.Adam(
         ...     keras.optimizers.schedules.CosineDecay(1e-3, 1000)), loss="mse")
-        >>> model.fit(x, y, callbacks=[lr_tb.LearningRateLogger("runs/a")])
+        >>> history = model.fit(x, y, callbacks=[lr_tb.LearningRateLogger("runs/a")])
     """
 
     def __init__(

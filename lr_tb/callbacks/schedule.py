@@ -58,7 +58,7 @@ class ScheduleCallback(HeldRateMixin, LearningRateCallback):
     Example:
         >>> callback = lr_tb.ScheduleCallback(
         ...     keras.optimizers.schedules.CosineDecay(1e-3, decay_steps=1000), log_dir="runs/a")
-        >>> model.fit(x, y, epochs=5, callbacks=[callback])
+        >>> history = model.fit(x, y, epochs=5, callbacks=[callback])
     """
 
     _changes_rate = True

@@ -199,7 +199,7 @@ class ExponentialDecayScheduler(_FitLengthScheduler):
     Example:
         >>> callback = lr_tb.ExponentialDecayScheduler(1e-3, decay_rate=0.9,
         ...                                            min_learning_rate=1e-6, log_dir="runs/exp")
-        >>> model.fit(x, y, epochs=10, callbacks=[callback])
+        >>> history = model.fit(x, y, epochs=10, callbacks=[callback])
     """
 
     spec = catalog.spec("exponential")
@@ -246,8 +246,8 @@ class WarmupCosineDecayScheduler(_FitLengthScheduler):
         >>> callback = lr_tb.WarmupCosineDecayScheduler(
         ...     learning_rate_base=1e-3, warmup_steps=200, hold_steps=100,
         ...     min_learning_rate=1e-6, log_dir="runs/cos")
-        >>> model.fit(x, y, epochs=10, callbacks=[keras.callbacks.TensorBoard("runs/cos"),
-        ...                                       callback])
+        >>> history = model.fit(x, y, epochs=10, callbacks=[keras.callbacks.TensorBoard("runs/cos"),
+        ...                                                 callback])
     """
 
     spec = catalog.spec("warmup_cosine")
@@ -361,7 +361,7 @@ class OneCycleScheduler(_FitLengthScheduler):
         >>> model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss="mse")
         >>> callback = lr_tb.OneCycleScheduler(max_lr=0.1, log_dir="runs/1cycle",
         ...                                    log_momentum=True)
-        >>> model.fit(x, y, epochs=5, callbacks=[callback])
+        >>> history = model.fit(x, y, epochs=5, callbacks=[callback])
     """
 
     spec = catalog.spec("one_cycle")
@@ -437,7 +437,7 @@ class WarmupStableDecayScheduler(_FitLengthScheduler):
     Example:
         >>> callback = lr_tb.WarmupStableDecayScheduler(
         ...     3e-4, decay_epochs=2, warmup_steps=100, decay_type="1-sqrt", log_dir="runs/wsd")
-        >>> model.fit(x, y, epochs=10, callbacks=[callback])
+        >>> history = model.fit(x, y, epochs=10, callbacks=[callback])
     """
 
     spec = catalog.spec("wsd")

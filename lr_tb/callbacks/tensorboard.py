@@ -50,8 +50,10 @@ class TensorBoard(keras.callbacks.TensorBoard):
         TypeError: `log_dir` is not a string path.
 
     Example:
-        >>> model.fit(x, y, epochs=3, callbacks=[lr_tb.TensorBoard("runs/a")])
-        >>> tuner.search(x, y, epochs=3, callbacks=[lr_tb.TensorBoard("runs/search")])
+        >>> history = model.fit(x, y, epochs=3, callbacks=[lr_tb.TensorBoard("runs/a")])
+
+        In a keras-tuner search: `tuner.search(x, y, epochs=3,
+        callbacks=[lr_tb.TensorBoard("runs/search")])`.
     """
 
     def __init__(

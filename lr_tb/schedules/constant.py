@@ -27,7 +27,7 @@ class Constant(StepSchedule):
 
     Example:
         >>> schedule = lr_tb.schedules.Constant(1e-3)
-        >>> float(schedule(10))
+        >>> round(float(schedule(10)), 6)
         0.001
     """
 
