@@ -9,7 +9,6 @@ output an example shows.
 
 import doctest
 import importlib
-import os
 import pkgutil
 
 import keras
