@@ -108,6 +108,68 @@ def _check_value(key: str, dim: Dimension, value: Any) -> Any:
     return v.check_int(name, value, int(low)) if dim.kind == "int" else value
 
 
+def _checked_learning_rate(value: Any) -> Any:
+    if isinstance(value, tuple):
+        if (
+            len(value) != 2
+            or not all(isinstance(x, numbers.Real) for x in value)
+            or not (0 < value[0] < value[1] and math.isfinite(value[1]))
+        ):
+            raise v.fail(
+                ValueError, "learning_rate", "a (low, high) range with 0 < low < high", value
+            )
+        return (float(value[0]), float(value[1]))
+    if isinstance(value, list):
+        if not value or not all(isinstance(x, numbers.Real) and 0 < x < math.inf for x in value):
+            raise v.fail(ValueError, "learning_rate", "a non-empty list of rates > 0", value)
+        return [float(x) for x in value]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            "Argument `learning_rate` must be a (low, high) range, a list or a number. "
+            f"Received: learning_rate={value!r}"
+        )
+    return v.check_positive("learning_rate", value)
+
+
+def _checked_override(key: str, dim: Dimension, value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise v.fail(ValueError, f"space[{key!r}]", "a (low, high) range", value)
+        low, high = (_check_value(key, dim, x) for x in value)
+        if not low < high:
+            raise v.fail(
+                ValueError, f"space[{key!r}]", "a (low, high) range with low < high", value
+            )
+        return (low, high)
+    if isinstance(value, list):
+        if not value:
+            raise v.fail(ValueError, f"space[{key!r}]", "a non-empty list", value)
+        return [_check_value(key, dim, x) for x in value]
+    return _check_value(key, dim, value)
+
+
+def _declare_one(hp: kt.HyperParameters, name: str, dim: Dimension, value: Any) -> None:
+    if value == "default":
+        if dim.kind == "choice":
+            hp.Choice(name, list(dim.values), default=dim.default)
+        elif dim.kind == "int":
+            hp.Int(name, int(dim.low), int(dim.high), default=dim.default)
+        else:
+            hp.Float(name, dim.low, dim.high, default=dim.default)
+    elif isinstance(value, tuple):
+        default = min(max(dim.default, value[0]), value[1])
+        if dim.kind == "int":
+            hp.Int(name, value[0], value[1], default=int(default))
+        else:
+            hp.Float(name, value[0], value[1], default=float(default))
+    elif isinstance(value, list):
+        hp.Choice(name, value, default=dim.default if dim.default in value else value[0])
+    else:
+        hp.Fixed(name, value)
+
+
 class Space:
     """The validated search space: which schedules, the learning rate, each setting's
     dimension (or None when switched off)."""
@@ -131,7 +193,7 @@ class Space:
         if len(set(schedules)) != len(schedules):
             raise v.fail(ValueError, "schedules", "without repeats", schedules)
         self.schedules = list(schedules)
-        self.learning_rate = self._learning_rate(learning_rate)
+        self.learning_rate = _checked_learning_rate(learning_rate)
         self.dimensions: dict[str, Any] = {}
         for name in self.schedules:
             for setting, dim in DIMENSIONS[name].items():
@@ -156,55 +218,11 @@ class Space:
                     f"Argument `space` sets {key!r}, but {key.split('/')[0]!r} is not in "
                     f"`schedules`. Received: schedules={self.schedules}"
                 )
-            self.overrides[key] = self._override(key, self.dimensions[key], value)
+            self.overrides[key] = _checked_override(key, self.dimensions[key], value)
         for name in self.schedules:  # the parts of one run: at most all of it
             parts = [f"{name}/{s}" for s, dim in DIMENSIONS[name].items() if dim.of_run]
             if len(parts) > 1:
                 self._check_fraction_sum(parts)
-
-    @staticmethod
-    def _learning_rate(value: Any) -> Any:
-        if isinstance(value, tuple):
-            if (
-                len(value) != 2
-                or not all(isinstance(x, numbers.Real) for x in value)
-                or not (0 < value[0] < value[1] and math.isfinite(value[1]))
-            ):
-                raise v.fail(
-                    ValueError, "learning_rate", "a (low, high) range with 0 < low < high", value
-                )
-            return (float(value[0]), float(value[1]))
-        if isinstance(value, list):
-            if not value or not all(
-                isinstance(x, numbers.Real) and 0 < x < math.inf for x in value
-            ):
-                raise v.fail(ValueError, "learning_rate", "a non-empty list of rates > 0", value)
-            return [float(x) for x in value]
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(
-                "Argument `learning_rate` must be a (low, high) range, a list or a number. "
-                f"Received: learning_rate={value!r}"
-            )
-        return v.check_positive("learning_rate", value)
-
-    @staticmethod
-    def _override(key: str, dim: Dimension, value: Any) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, tuple):
-            if len(value) != 2:
-                raise v.fail(ValueError, f"space[{key!r}]", "a (low, high) range", value)
-            low, high = (_check_value(key, dim, x) for x in value)
-            if not low < high:
-                raise v.fail(
-                    ValueError, f"space[{key!r}]", "a (low, high) range with low < high", value
-                )
-            return (low, high)
-        if isinstance(value, list):
-            if not value:
-                raise v.fail(ValueError, f"space[{key!r}]", "a non-empty list", value)
-            return [_check_value(key, dim, x) for x in value]
-        return _check_value(key, dim, value)
 
     def _largest(self, key: str) -> float:
         dim = self.dimensions.get(key)
@@ -255,7 +273,7 @@ class Space:
             if value is None:
                 continue
             with hp.conditional_scope(HP_SCHEDULE, [name]):
-                self._declare_one(hp, PREFIX + key, dim, value)
+                _declare_one(hp, PREFIX + key, dim, value)
         self.check_reserved(hp)
         return chosen
 
@@ -270,26 +288,6 @@ class Space:
                 f"Hyperparameter names starting with {PREFIX!r} are lr_tb's own; rename yours. "
                 f"Received: {foreign}"
             )
-
-    @staticmethod
-    def _declare_one(hp: kt.HyperParameters, name: str, dim: Dimension, value: Any) -> None:
-        if value == "default":
-            if dim.kind == "choice":
-                hp.Choice(name, list(dim.values), default=dim.default)
-            elif dim.kind == "int":
-                hp.Int(name, int(dim.low), int(dim.high), default=dim.default)
-            else:
-                hp.Float(name, dim.low, dim.high, default=dim.default)
-        elif isinstance(value, tuple):
-            default = min(max(dim.default, value[0]), value[1])
-            if dim.kind == "int":
-                hp.Int(name, value[0], value[1], default=int(default))
-            else:
-                hp.Float(name, value[0], value[1], default=float(default))
-        elif isinstance(value, list):
-            hp.Choice(name, value, default=dim.default if dim.default in value else value[0])
-        else:
-            hp.Fixed(name, value)
 
     def value(self, hp: kt.HyperParameters, key: str) -> Any:
         """A setting's value in this trial (its default when switched off); `key` is the

@@ -44,6 +44,57 @@ def _of_rule(name: str) -> property:
     )
 
 
+def _checked_args(
+    monitor: Any,
+    factor: Any,
+    patience: Any,
+    mode: Any,
+    min_delta: Any,
+    cooldown: Any,
+    min_lr: Any,
+    backup_dir: Any,
+    schedule: Any,
+    threshold_mode: Any,
+    warmup_epochs: Any,
+) -> tuple[float, float, str | None, PlateauRule]:
+    """ReduceLROnPlateau's arguments checked, in the order of its signature (the message
+    names the argument); the decision rule made from its own."""
+    if not isinstance(monitor, str) or not monitor:
+        raise TypeError(
+            f"Argument `monitor` must be a non-empty string. Received: monitor={monitor!r}"
+        )
+    factor = v.check_in_range("factor", factor, 0.0, 1.0, low_open=True, high_open=True)
+    patience = v.check_int("patience", patience, 0)
+    if mode not in _MODES:
+        raise ValueError(f"Argument `mode` must be one of {list(_MODES)}. Received: mode={mode!r}")
+    min_delta = v.check_non_negative("min_delta", min_delta)
+    cooldown = v.check_int("cooldown", cooldown, 0)
+    min_lr = v.check_non_negative("min_lr", min_lr)
+    if backup_dir is not None and (
+        isinstance(backup_dir, bool) or not isinstance(backup_dir, (str, os.PathLike))
+    ):
+        raise TypeError(
+            f"Argument `backup_dir` must be a string path or None. Received: "
+            f"backup_dir={backup_dir!r}"
+        )
+    backup_dir = None if backup_dir is None else os.fspath(backup_dir)
+    if schedule is not None and not isinstance(
+        schedule, keras.optimizers.schedules.LearningRateSchedule
+    ):
+        raise TypeError(
+            "Argument `schedule` must be a keras.optimizers.schedules.LearningRateSchedule "
+            f"or None. Received: schedule={schedule!r}"
+        )
+    if threshold_mode not in _THRESHOLD_MODES:
+        raise ValueError(
+            f"Argument `threshold_mode` must be one of {list(_THRESHOLD_MODES)}. "
+            f"Received: threshold_mode={threshold_mode!r}"
+        )
+    warmup_epochs = v.check_int("warmup_epochs", warmup_epochs, 0)
+    rule = PlateauRule(monitor, patience, mode, min_delta, cooldown, threshold_mode, warmup_epochs)
+    return factor, min_lr, backup_dir, rule
+
+
 class ReduceLROnPlateau(ScheduleCallback):
     """Multiplies the rate by `factor` when `monitor` stops improving; logs every step.
 
@@ -184,43 +235,10 @@ class ReduceLROnPlateau(ScheduleCallback):
         log_weight_decay: bool = False,
         optimizer: Any = None,
     ) -> None:
-        if not isinstance(monitor, str) or not monitor:
-            raise TypeError(
-                f"Argument `monitor` must be a non-empty string. Received: monitor={monitor!r}"
-            )
-        self.factor = v.check_in_range("factor", factor, 0.0, 1.0, low_open=True, high_open=True)
-        patience = v.check_int("patience", patience, 0)
-        if mode not in _MODES:
-            raise ValueError(
-                f"Argument `mode` must be one of {list(_MODES)}. Received: mode={mode!r}"
-            )
-        min_delta = v.check_non_negative("min_delta", min_delta)
-        cooldown = v.check_int("cooldown", cooldown, 0)
-        self.min_lr = v.check_non_negative("min_lr", min_lr)
-        if backup_dir is not None and (
-            isinstance(backup_dir, bool) or not isinstance(backup_dir, (str, os.PathLike))
-        ):
-            raise TypeError(
-                f"Argument `backup_dir` must be a string path or None. Received: "
-                f"backup_dir={backup_dir!r}"
-            )
-        self.backup_dir = None if backup_dir is None else os.fspath(backup_dir)
-        if schedule is not None and not isinstance(
-            schedule, keras.optimizers.schedules.LearningRateSchedule
-        ):
-            raise TypeError(
-                "Argument `schedule` must be a keras.optimizers.schedules.LearningRateSchedule "
-                f"or None. Received: schedule={schedule!r}"
-            )
-        if threshold_mode not in _THRESHOLD_MODES:
-            raise ValueError(
-                f"Argument `threshold_mode` must be one of {list(_THRESHOLD_MODES)}. "
-                f"Received: threshold_mode={threshold_mode!r}"
-            )
-        warmup_epochs = v.check_int("warmup_epochs", warmup_epochs, 0)
-        self._rule = PlateauRule(
-            monitor, patience, mode, min_delta, cooldown, threshold_mode, warmup_epochs
-        )
+        self.factor, self.min_lr, self.backup_dir, self._rule = _checked_args(
+            monitor, factor, patience, mode, min_delta, cooldown, min_lr, backup_dir,
+            schedule, threshold_mode, warmup_epochs,
+        )  # fmt: skip
         super().__init__(schedule, log_dir, verbose, flush_secs, log_momentum=log_momentum,
                          log_weight_decay=log_weight_decay, optimizer=optimizer)  # fmt: skip
         self.scale = 1.0
