@@ -253,3 +253,32 @@ def test_image_reads_back_as_tensorboards_image_plugin_stores_it(tmp_path):
     assert acc.SummaryMetadata("figure").summary_description == "five by three"
     with pytest.raises(ValueError, match="Argument `png` must be the bytes of a PNG image"):
         writer.write_image("figure", b"GIF89a" + bytes(30))
+
+
+def test_close_does_not_wait_for_the_disk_but_the_file_is_complete(tmp_path, monkeypatch):
+    """`close()` hands the local file's fsync to a background thread: it returns while the
+    sync is still running, every byte is readable at once, and `_SYNCER.wait()` (run at
+    interpreter exit) returns once the sync is done, on a descriptor of its own."""
+    import threading
+
+    started, release, synced = threading.Event(), threading.Event(), []
+    real_fsync = os.fsync
+
+    def slow_fsync(fd):
+        started.set()
+        release.wait(10)
+        real_fsync(fd)
+        synced.append(fd)
+
+    monkeypatch.setattr(event_writer.os, "fsync", slow_fsync)
+    writer = event_writer.EventWriter(str(tmp_path / "train"))
+    writer.write("batch_learning_rate", steps=[0, 1, 2], values=[1e-3, 9e-4, 8e-4])
+    own_fd = writer._file.fileno()
+    writer.close()  # returns although the sync is blocked
+    assert started.wait(10) and not synced
+    assert writer.closed and writer._file.closed
+    steps, values = read_scalars(str(tmp_path / "train"), "batch_learning_rate")
+    assert steps == [0, 1, 2]
+    release.set()
+    event_writer._SYNCER.wait()
+    assert len(synced) == 1 and synced[0] != own_fd

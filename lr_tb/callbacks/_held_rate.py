@@ -8,6 +8,7 @@ from __future__ import annotations
 import warnings
 
 import keras
+import numpy as np
 
 from lr_tb import _keras_private as P
 
@@ -23,8 +24,12 @@ class HeldRateMixin:
         return float(value)
 
     def _set_rate_variable(self, value: float) -> None:
-        P.assign(self._model, P.held_rate(self._fit.optimizer), value)
-        self._expected_rate = self._read_rate_variable()
+        variable = P.held_rate(self._fit.optimizer)
+        P.assign(self._model, variable, value)
+        try:  # what the variable now holds, without reading it back: the value in its dtype
+            self._expected_rate = float(np.asarray(value, dtype=np.dtype(variable.dtype)))
+        except TypeError:  # a dtype NumPy does not know
+            self._expected_rate = self._read_rate_variable()
 
     def _mirror(self) -> None:
         """Keep the optimizer's own variable at the last applied rate."""
