@@ -240,3 +240,55 @@ def test_model_save_load_and_initial_epoch(tmp_path):
     )
     steps, _ = read_scalars(str(tmp_path / "train"))
     assert steps == list(range(TOTAL))
+
+
+@pytest.mark.parametrize("outside", ["fit", "train_on_batch"])
+def test_updates_outside_lr_tb_after_an_interrupted_fit_are_not_filled_in(tmp_path, outside):
+    """An lr_tb fit raised from a callback (closed only at the next training call), then
+    updates outside any lr_tb fit at a rate set by hand, then a new lr_tb fit of the same
+    run: the interrupted fit wrote every step it ran when it was closed, so the new fit
+    fills no gap: the outside steps are not on disk (TensorBoard draws a line across them),
+    rather than given the new schedule's rates (found by a user-eye check). Every point on
+    disk is the rate its step applied."""
+    from conftest import BiasProbe
+
+    class Boom(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("boom")
+
+    model = bias_model(learning_rate=0.5)
+    x, y = zeros_data(16)  # 4 steps an epoch at batch 4
+    log_dir = str(tmp_path)
+    applied = {}
+
+    class Probe(BiasProbe):  # one for every fit: each step's rate from consecutive steps
+        def on_train_batch_end(self, batch, logs=None):
+            previous = self.points[-1] if self.points else (0, 0.0)
+            super().on_train_batch_end(batch, logs)
+            step, minus_bias = self.points[-1]
+            if previous[0] == step - 1:
+                applied[step - 1] = np.float32(minus_bias) - np.float32(previous[1])
+
+    probe = Probe()
+    first = lr_tb.ScheduleCallback(lr_tb.schedules.Constant(0.0625), log_dir=log_dir)
+    with pytest.raises(RuntimeError, match="boom"):
+        model.fit(x, y, batch_size=4, epochs=3, verbose=0, callbacks=[first, Boom(), probe])
+    model.optimizer.learning_rate.assign(0.25)
+    if outside == "fit":
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[probe])
+    else:
+        model.train_on_batch(x[:4], y[:4])
+    outside_steps = set(range(4, int(model.optimizer.iterations)))
+    again = lr_tb.ScheduleCallback(lr_tb.schedules.Constant(0.0078125), log_dir=log_dir)
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[again, probe])
+    steps, values = read_scalars(os.path.join(log_dir, "train"))
+    assert len(steps) == len(set(steps))
+    assert outside_steps and not outside_steps & set(steps)
+    assert steps == [0, 1, 2, 3] + again.steps
+    assert list(values[:4]) == [0.0625] * 4 and set(values[4:].tolist()) == {0.0078125}
+    checked = [step for step in steps if step in applied]
+    assert len(checked) >= len(steps) - 2  # (a step after train_on_batch has no "before")
+    for step, value in zip(steps, values, strict=True):
+        if step in applied:
+            assert np.float32(value) == applied[step], step

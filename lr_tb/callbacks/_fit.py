@@ -188,15 +188,17 @@ class FitState:
         if not self.open:
             return
         self.late = late
+        recorded = False
         try:
             self.record()
+            recorded = True
         finally:
             self.open = False
             _OPEN.discard(self)
             if self in self.hook.open:
                 self.hook.open.remove(self)
             try:
-                self.log.close(finished)
+                self.log.close(finished, complete=recorded)
             finally:
                 self.callback._end()
 

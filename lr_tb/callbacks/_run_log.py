@@ -242,11 +242,12 @@ class RunLog:
             if self._owner is not None:
                 self._owner.heartbeat()
 
-    def close(self, finished: bool = False) -> None:
-        """Close the file; `finished`: the fit ended normally (no resume will follow)."""
+    def close(self, finished: bool = False, complete: bool = True) -> None:
+        """Close the file; `finished`: the fit ended normally (no resume will follow);
+        `complete`: every step the fit ran was written."""
         if self._writer is not None:
             self._writer.close()
-            self._write_progress(finished)
+            self._write_progress(finished, closed=complete)
             self._writer = None
             if self._owner is not None:
                 self._owner.release()
@@ -260,16 +261,23 @@ class RunLog:
         stem, ext = os.path.splitext(PROGRESS_FILE)
         return _fs.join(self.run_dir, f"{stem}.{self.suffix}{ext}")
 
-    def _write_progress(self, finished: bool = False) -> None:
+    def _write_progress(self, finished: bool = False, closed: bool = False) -> None:
+        """`next_step`: every step before it is on disk. `closed`: the fit's writer was
+        closed, after writing every step the fit ran (normal end, a step that raised, an
+        interruption closed at the next training call); without it the writer died between
+        flush points (a hard kill) and a resumed fit fills the gap (`fill_gap_before`)."""
         if self._next_step is None or self.run_dir is None:
             return
-        progress = {"next_step": self._next_step, "finished": finished}
+        progress = {"next_step": self._next_step, "finished": finished, "closed": closed}
         _fs.write_text_atomic(self._progress_path(), json.dumps(progress))
 
     def fill_gap_before(self, start: int, rates_of: Callable[[np.ndarray], np.ndarray]) -> None:
         """Write the steps between this run's last flushed step and `start`: steps a crashed
         fit of the same curve ran but never flushed (the rate is `rates_of(steps)`). A run
-        whose last fit ended normally has no such steps: nothing is written."""
+        whose last fit was closed (ended normally, or raised or was interrupted and closed
+        after writing every step it ran) has no such steps: nothing is written, so updates
+        made since outside any lr_tb fit (`train_on_batch`, a plain `fit`) are not given this
+        schedule's rates."""
         if self._writer is None or self.only_tags is not None:
             return
         try:
@@ -277,7 +285,7 @@ class RunLog:
             flushed = int(progress["next_step"])
         except (OSError, ValueError, KeyError, TypeError):
             return
-        if progress.get("finished"):
+        if progress.get("finished") or progress.get("closed"):
             return
         if flushed < start:
             steps = np.arange(flushed, start, dtype=np.int64)
