@@ -261,6 +261,7 @@ def test_close_does_not_wait_for_the_disk_but_the_file_is_complete(tmp_path, mon
     interpreter exit) returns once the sync is done, on a descriptor of its own."""
     import threading
 
+    event_writer._SYNCER.wait()  # syncs other tests queued are done before os.fsync is swapped
     started, release, synced = threading.Event(), threading.Event(), []
     real_fsync = os.fsync
 
@@ -268,7 +269,7 @@ def test_close_does_not_wait_for_the_disk_but_the_file_is_complete(tmp_path, mon
         started.set()
         release.wait(10)
         real_fsync(fd)
-        synced.append(fd)
+        synced.append((fd, os.fstat(fd).st_ino))
 
     monkeypatch.setattr(event_writer.os, "fsync", slow_fsync)
     writer = event_writer.EventWriter(str(tmp_path / "train"))
@@ -281,4 +282,5 @@ def test_close_does_not_wait_for_the_disk_but_the_file_is_complete(tmp_path, mon
     assert steps == [0, 1, 2]
     release.set()
     event_writer._SYNCER.wait()
-    assert len(synced) == 1 and synced[0] != own_fd
+    ours = [fd for fd, inode in synced if inode == os.stat(writer.path).st_ino]
+    assert len(ours) == 1 and ours[0] != own_fd
