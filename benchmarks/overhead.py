@@ -33,6 +33,7 @@ median over the floor's.
     python benchmarks/overhead.py --quick              # 1 round, 1/4 of the data: a smoke run
     python benchmarks/overhead.py --backends jax --scenario later --rounds 24
     python benchmarks/overhead.py --markdown           # the README's table rows
+    python benchmarks/overhead.py --torch-threads 1    # torch on a machine shared with others
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def skipped(backend: str, scenario: str) -> str | None:
 # ---------------------------------------------------------------- worker (one backend) -------
 
 
-def worker(scenarios: list[str], rounds: int, scale: float) -> dict:
+def worker(scenarios: list[str], rounds: int, scale: float, torch_threads: int | None) -> dict:
     """Runs in a process whose KERAS_BACKEND is already set; returns the medians."""
     import keras
     import numpy as np
@@ -90,6 +91,10 @@ def worker(scenarios: list[str], rounds: int, scale: float) -> dict:
     import lr_tb
 
     backend = keras.backend.backend()
+    if backend == "torch" and torch_threads:
+        import torch
+
+        torch.set_num_threads(torch_threads)
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -222,6 +227,8 @@ def run_worker(backend: str, args) -> dict:
     command = [sys.executable, os.path.abspath(__file__), "--worker"]
     command += [f"--scenario={s}" for s in args.scenario]
     command += [f"--rounds={args.rounds}", f"--scale={args.scale}"]
+    if args.torch_threads:
+        command.append(f"--torch-threads={args.torch_threads}")
     env = dict(os.environ, KERAS_BACKEND=backend)
     start = time.perf_counter()
     lines = []
@@ -342,6 +349,14 @@ def main(argv=None) -> int:
         default=None,
         help="fraction of each scenario's data (smoke tests; the table is for 1.0)",
     )
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads in the torch worker (default: torch's own). On a machine "
+        "shared with other work, 1: torch's spinning intra-op threads then slow its fits "
+        "10-40x and erratically (measured on 2 cores), which the table would show as noise",
+    )
     parser.add_argument("--markdown", action="store_true", help="print the README's table rows")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -349,7 +364,7 @@ def main(argv=None) -> int:
     args.rounds = args.rounds or (1 if args.quick else 8)
     args.scale = args.scale or (0.25 if args.quick else 1.0)
     if args.worker:
-        report = worker(args.scenario, args.rounds, args.scale)
+        report = worker(args.scenario, args.rounds, args.scale, args.torch_threads)
         print(RESULT_MARK + json.dumps(report), flush=True)
         return 0
     if args.backends:

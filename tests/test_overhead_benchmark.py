@@ -86,7 +86,7 @@ def test_table_from_reports(capsys):
 
 @pytest.mark.heavy
 def test_overhead_runs_every_backend(tmp_path):
-    """The script itself, smallest settings, on the backends installed (about 2.5 minutes on
+    """The script itself, smallest settings, on the backends installed (105 s on a loaded
     two cores: each variant's model compiles once per scenario)."""
     backends = [b for b in overhead.BACKENDS if importlib.util.find_spec(b) is not None]
     path = [os.path.abspath(ROOT), os.environ.get("PYTHONPATH", "")]
