@@ -8,8 +8,8 @@ Variants, trained on the same data with the same model shape:
                 and writes the rate after it: `tf.summary.scalar` on TensorFlow; on JAX and
                 torch (no TensorFlow) lr_tb's TF-free `EventWriter`, one point a batch (about
                 half tf.summary's per-call cost on this machine, so if anything it flatters
-                the article there). On JAX the rate it assigns mid-epoch does not reach the
-                jitted step's state; its cost is what is timed.
+                the article there). The rate it assigns takes effect on every backend (a rate
+                of 0 set each batch leaves the weights unchanged on TF, JAX and torch).
   lr_tb         lr_tb.WarmupCosineDecayScheduler with every step written to TensorBoard
 
 Scenarios, each timing the whole `model.fit(...)` call:
