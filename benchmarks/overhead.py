@@ -20,8 +20,9 @@ Scenarios, each timing the whole `model.fit(...)` call:
           large training state, so copying it to the host every batch would show)
   xla     the same later fit with `jit_compile=True` and a 24-layer MLP, where a recompile is
           dear; not on torch (its `jit_compile` means torch.compile, not XLA)
-The others compile with Keras' default `jit_compile="auto"`: XLA on JAX (always jitted), not
-on a CPU-only TensorFlow, never on torch.
+The others compile without XLA on TensorFlow and torch (TensorFlow's graph step, torch's eager
+one; Keras' default "auto" would mean XLA on TensorFlow too) and jitted on JAX (its
+`jit_compile=False` runs the step op by op).
 
 Each backend runs in its own subprocess (KERAS_BACKEND is read when Keras is imported): this
 script with `--worker`, which prints its medians as JSON. Rounds are interleaved (every
@@ -155,7 +156,9 @@ def worker(scenarios: list[str], rounds: int, scale: float, torch_threads: int |
         model.compile(
             keras.optimizers.Adam(lr),
             keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            jit_compile=jit_compile or "auto",  # Keras' default: False on CPU TF and torch
+            # not XLA: TensorFlow's and torch's graph/eager step; JAX is always jitted (its
+            # jit_compile=False runs op by op). Keras' "auto" would be XLA on TensorFlow too.
+            jit_compile=jit_compile or keras.backend.backend() == "jax",
         )
         return model
 
