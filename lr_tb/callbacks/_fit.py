@@ -96,6 +96,7 @@ class FitState:
         self.log = RunLog(callback.run_dir, suffix)
         self.offset, self.raw_start, self.last_rate = 0, None, None
         self.calls = self.epoch_calls = self.epoch_first_index = 0
+        self.recorded_at_call = -1  # the model's train-function call count at the last read
         self.epoch_first_step: int | None = None
         self.idle_warned = False
         self.others = {name: (opt, self._iterations_of(opt)) for name, opt in others.items()}
@@ -144,7 +145,8 @@ class FitState:
 
     def epoch_end(self, epoch: int, logs: dict | None) -> None:
         self.record()
-        self.flush()
+        if self.epochs is None or epoch + 1 < self.epochs:
+            self.flush()  # (after the last epoch, `close` flushes and closes at train end)
         first = self.epoch_first_step
         idle = self.epoch_calls and first is not None and self.log.next_step == first
         if idle and self.others and not self.idle_warned:  # (a skipping LossScaleOptimizer)
@@ -167,7 +169,13 @@ class FitState:
 
     # -- what the updates applied (lr_tb.callbacks._readback) ---------------------------------
     def record(self) -> None:
-        _readback.record(self)
+        """Read and write what the updates since the last read applied; no device read when
+        the model's train function has not run since (the end of a fit, after its last
+        epoch's read)."""
+        calls = self.hook.calls
+        if calls != self.recorded_at_call:
+            _readback.record(self)
+            self.recorded_at_call = calls
 
     def last_applied(self) -> float | None:
         return _readback.last_applied(self)

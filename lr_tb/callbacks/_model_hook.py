@@ -30,6 +30,8 @@ class ModelHook:
         # ran), by id of the rate-holding optimizer: model.optimizer and every other it holds
         self.iterations_at_fit_start: dict[int, int] = {}
         self.slots: list[RateSlot] = []  # the slots of the optimizers lr_tb follows
+        self.calls = 0  # calls of the train function so far (a FitState's record skips its
+        # device read when none ran since the last one)
         self.lock = threading.Lock()
 
     @classmethod
@@ -82,7 +84,9 @@ class _GuardedTrainFunction:
         self.hook = hook
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        slots = tuple(self.hook.slots)  # set by FitState: nothing looked up per batch
+        hook = self.hook
+        hook.calls += 1
+        slots = tuple(hook.slots)  # set by FitState: nothing looked up per batch
         for slot in slots:  # every optimizer the step may apply (a GAN's two)
             slot.in_step += 1
         try:
