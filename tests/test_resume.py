@@ -292,3 +292,43 @@ def test_updates_outside_lr_tb_after_an_interrupted_fit_are_not_filled_in(tmp_pa
     for step, value in zip(steps, values, strict=True):
         if step in applied:
             assert np.float32(value) == applied[step], step
+
+
+def test_progress_record_is_kept_while_a_fit_runs_and_removed_when_it_wrote_every_step(
+    tmp_path,
+):
+    """`lr_tb_progress.json` says how far the run is on disk while a fit runs (a SIGKILL
+    leaves it for the resumed fit's gap fill); a fit that closes having written every step
+    it ran removes it, at its normal end and when an interrupted fit is closed later."""
+    import json
+
+    progress = tmp_path / "train" / lr_tb.callbacks.base.PROGRESS_FILE
+    seen = []
+
+    class Look(keras.callbacks.Callback):  # after the scheduler's epoch-end flush
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(json.loads(progress.read_text()) if progress.exists() else None)
+            if epoch == 2 and FAIL.get("boom"):
+                raise RuntimeError("boom")
+
+    x, y = zeros_data()
+    model = bias_model()
+    model.fit(x, y, batch_size=8, epochs=EPOCHS, verbose=0,
+              callbacks=[scheduler(str(tmp_path)), Look()])  # fmt: skip
+    # flushed at every epoch end but the last (the fit's end closes the file right after)
+    flushed = [{"next_step": SPE * (e + 1), "finished": False} for e in range(3)]
+    assert seen == [*flushed, flushed[-1]]
+    assert not progress.exists()
+    seen.clear()
+    FAIL["boom"] = True
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            model.fit(x, y, batch_size=8, epochs=EPOCHS, verbose=0,
+                      callbacks=[scheduler(str(tmp_path)), Look()])  # fmt: skip
+    finally:
+        FAIL["boom"] = False
+    assert json.loads(progress.read_text())["next_step"] == TOTAL + 3 * SPE  # still open
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)  # closes the interrupted fit first
+    assert not progress.exists()
+    steps, _ = read_scalars(str(tmp_path / "train"))
+    assert steps == list(range(TOTAL + 3 * SPE))

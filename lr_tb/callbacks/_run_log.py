@@ -5,9 +5,10 @@ step.
 Points are appended in bulk (`add`), flushed at flush points, and the file is closed at the
 end of a fit. Beside the event files, `lr_tb_progress.json` records the step after the last
 one flushed, so a resumed fit whose first step is further on (a SIGKILL lost unflushed
-points) can fill the gap, when the rate is a pure function of the step. Paths go through
-`lr_tb._fs`, so `gs://`, `s3://` and `hdfs://` log directories work where TensorFlow's
-file systems do.
+points) can fill the gap, when the rate is a pure function of the step; a fit that closes
+its file after writing every step it ran removes the record (there is no gap to fill). Paths
+go through `lr_tb._fs`, so `gs://`, `s3://` and `hdfs://` log directories work where
+TensorFlow's file systems do.
 
 **One writer per run.** In a multi-process fit (Keras' distribution API on JAX) only process 0
 writes, unless `LR_TB_WRITE_ON=all` gives every process a run of its own (`lr_tb._process`).
@@ -247,7 +248,10 @@ class RunLog:
         `complete`: every step the fit ran was written."""
         if self._writer is not None:
             self._writer.close()
-            self._write_progress(finished, closed=complete)
+            if complete:  # nothing to fill in after this fit: no record (see fill_gap_before)
+                self._remove_progress()
+            else:
+                self._write_progress(finished)
             self._writer = None
             if self._owner is not None:
                 self._owner.release()
@@ -261,15 +265,23 @@ class RunLog:
         stem, ext = os.path.splitext(PROGRESS_FILE)
         return _fs.join(self.run_dir, f"{stem}.{self.suffix}{ext}")
 
-    def _write_progress(self, finished: bool = False, closed: bool = False) -> None:
-        """`next_step`: every step before it is on disk. `closed`: the fit's writer was
-        closed, after writing every step the fit ran (normal end, a step that raised, an
-        interruption closed at the next training call); without it the writer died between
-        flush points (a hard kill) and a resumed fit fills the gap (`fill_gap_before`)."""
+    def _write_progress(self, finished: bool = False) -> None:
+        """`next_step`: every step before it is on disk. A record left behind means the
+        writer died between flush points (a hard kill), or closed without writing every step
+        it ran: a resumed fit fills the gap (`fill_gap_before`), unless `finished` (the fit
+        ended normally). A writer closed after writing every step removes the record
+        (`close`); earlier lr_tb releases wrote `"closed": true` instead, read alike."""
         if self._next_step is None or self.run_dir is None:
             return
-        progress = {"next_step": self._next_step, "finished": finished, "closed": closed}
+        progress = {"next_step": self._next_step, "finished": finished}
         _fs.write_text_atomic(self._progress_path(), json.dumps(progress))
+
+    def _remove_progress(self) -> None:
+        """A fit closed after writing every step it ran leaves no progress record: a later
+        fit has nothing to fill in. (Removing costs a tenth of replacing the record: ext4
+        writes a renamed-over file's data out at the rename.)"""
+        if self.run_dir is not None:
+            _fs.remove(self._progress_path())
 
     def fill_gap_before(self, start: int, rates_of: Callable[[np.ndarray], np.ndarray]) -> None:
         """Write the steps between this run's last flushed step and `start`: steps a crashed
@@ -277,7 +289,8 @@ class RunLog:
         whose last fit was closed (ended normally, or raised or was interrupted and closed
         after writing every step it ran) has no such steps: nothing is written, so updates
         made since outside any lr_tb fit (`train_on_batch`, a plain `fit`) are not given this
-        schedule's rates."""
+        schedule's rates. No record (a closed fit removes it, an earlier lr_tb release wrote
+        `closed`): nothing is written."""
         if self._writer is None or self.only_tags is not None:
             return
         try:
