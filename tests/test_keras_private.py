@@ -13,7 +13,7 @@ import os
 import keras
 import numpy as np
 import pytest
-from conftest import BACKEND, BiasProbe, assert_applied_exactly, zeros_data
+from conftest import BACKEND, BiasProbe, assert_applied_exactly, read_scalars, zeros_data
 
 import lr_tb
 from lr_tb import _keras_private, _slot
@@ -228,7 +228,11 @@ def test_interrupted_fit_is_finished_by_the_next(tmp_path):
     model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[probe])
     assert_applied_exactly(probe, [np.float32(0.05)] * 5, first_step=10, bias0=bias0)
     assert not cb._fit.open
-    assert os.path.exists(os.path.join(str(tmp_path), "train", "lr_tb_progress.json"))
+    # closed by the next fit after writing the 10 steps it ran: nothing to fill in, no record
+    steps, rates = read_scalars(os.path.join(str(tmp_path), "train"))
+    assert steps == list(range(10))
+    assert rates.tolist() == [np.float32(0.1 * 0.5**e) for e in range(2) for _ in range(5)]
+    assert not os.path.exists(os.path.join(str(tmp_path), "train", "lr_tb_progress.json"))
     assert _slot.slot_of(model.optimizer).owner is None
 
 
