@@ -356,6 +356,79 @@ def test_restarts_bulk_path_equals_the_train_step_path(name):
     )
 
 
+# -- tables on the host ----------------------------------------------------------------------
+HOST = {
+    **EVERY,
+    "one_cycle_cos": OneCycle(1e-2, 150, pct_start=0.25),
+    "constant_with_warmup": lr_tb.schedules.ConstantWithWarmup(1e-3, 20),
+    "inverse_sqrt": lr_tb.schedules.InverseSqrtDecay(1e-3, warmup_steps=20),
+    "polynomial": lr_tb.schedules.WarmupPolynomialDecay(1e-3, 150, 20, 1e-6, power=2.0),
+    "wsd": lr_tb.schedules.WarmupStableDecay(
+        1e-3, 60, 150, 20, warmup_type="cosine", decay_type="1-sqrt", min_lr_ratio=0.01
+    ),
+    "wsd_sqrt": lr_tb.schedules.WarmupStableDecay(1e-3, 60, 150, 20, warmup_type="1-sqrt"),
+    "warmup": lr_tb.schedules.Warmup(ExponentialDecay(1e-3, 0.9, 7), 30, 1e-5),
+    "sequence": lr_tb.schedules.Sequence(
+        [Constant(5e-4), WarmupCosineDecay(1e-3, 100, 0.0, 10)], [60]
+    ),
+    "sgdr_many_cycles": CosineRestarts(1e-3, 2000, first_cycle_steps=20),  # > 64: `_rate`
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOST))
+def test_tables_on_the_host_agree_with_the_train_step(name):
+    """`values` (a callback's table, a preview) runs the schedule's formula in NumPy; the
+    train step runs it with the backend's ops. The same float32 arithmetic: they differ only
+    where `cos`, `sqrt` or `power` round differently, by at most 2 float32 ulps of the peak."""
+    s = HOST[name]
+    steps = np.arange(0, 2100)
+    host = s.values(steps)
+    assert host.dtype == np.float32 and host.shape == steps.shape
+    peak_ulp = float(np.spacing(np.float32(s.peak_learning_rate)))
+    np.testing.assert_allclose(host, s._backend_values(steps), rtol=0, atol=2 * peak_ulp)
+    some = np.array([0, 1, 19, 20, 59, 60, 61, 149, 150, 1999])
+    scalar = np.float32([at(s, int(t)) for t in some])  # one step, in the train step's path
+    np.testing.assert_allclose(host[some], scalar, rtol=0, atol=2 * peak_ulp)
+    two_d = steps[:200].reshape(20, 10)  # any shape
+    np.testing.assert_array_equal(s.values(two_d), host[:200].reshape(20, 10))
+
+
+def test_tables_are_computed_without_a_backend_op(monkeypatch):
+    """A table of lr_tb's schedules costs no backend op (tens of microseconds, where a dozen
+    eager ops cost milliseconds at every fit): every `keras.ops` function raises here."""
+    calls = []
+
+    def forbidden(name):
+        def raise_(*args, **kwargs):
+            calls.append(name)
+            raise AssertionError(f"keras.ops.{name} called while computing a table")
+
+        return raise_
+
+    for name in dir(keras.ops):
+        if not name.startswith("_") and callable(getattr(keras.ops, name)):
+            monkeypatch.setattr(keras.ops, name, forbidden(name))
+    steps = np.arange(0, 300)
+    for s in HOST.values():
+        evaluate(s, steps)
+    HOST["one_cycle_cos"].momentum(steps)
+    assert calls == []
+
+
+def test_a_subclass_written_without_ops_is_evaluated_through_the_backend():
+    """A `StepSchedule` subclass whose `_rate(step, dtype)` predates the `ops` argument (it
+    uses `keras.ops` itself) still gives its tables, through the backend."""
+
+    class Halving(lr_tb.schedules.StepSchedule):
+        def _rate(self, step, dtype):
+            return 0.1 * keras.ops.power(0.5, keras.ops.floor_divide(step, 10.0))
+
+    values = evaluate(Halving(), np.arange(30))
+    np.testing.assert_array_equal(values, np.float32([0.1] * 10 + [0.05] * 10 + [0.025] * 10))
+    warmed = evaluate(lr_tb.schedules.Warmup(Halving(), 10, 0.0), np.arange(0, 30, 5))
+    np.testing.assert_array_equal(warmed, np.float32([0.0, 0.05, 0.1, 0.1, 0.05, 0.05]))
+
+
 def test_restarts_cycle_count_is_bounded_at_construction():
     with pytest.raises(ValueError, match="at most 10000 cycles"):
         CosineRestarts(1.0, 10**6, first_cycle_steps=1)

@@ -9,14 +9,17 @@ import numpy as np
 from keras import ops
 
 from lr_tb import _keras_private
+from lr_tb.schedules import _host
 
 
 class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """Base class of lr_tb's schedules: a pure function of the 0-based optimizer step.
 
     Subclasses store each constructor argument in an attribute of the same name, list those
-    names in `_config_keys`, and implement `_rate(step)` on a float tensor of any shape with
-    `keras.ops`, element-wise, so a whole curve can be computed in one call.
+    names in `_config_keys`, and implement `_rate(step, dtype, ops=keras.ops)` on a float
+    tensor of any shape, element-wise, with the functions of the namespace `ops`: `keras.ops`
+    in the train step, NumPy (`_host.HostOps`) for a table of many steps (`values`), so a
+    whole curve is one call and costs no backend op.
     `get_config()` returns exactly the constructor's arguments.
     """
 
@@ -33,11 +36,22 @@ class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
         # `maximum` of two float64 tensors returns float32); it is a no-op otherwise.
         return ops.cast(self._rate(ops.cast(step, dtype), dtype), dtype)
 
-    def _rate(self, step: Any, dtype: str) -> Any:  # pragma: no cover - abstract
+    def _rate(self, step: Any, dtype: str, ops: Any = ops) -> Any:  # pragma: no cover
         raise NotImplementedError
 
     def values(self, steps: np.ndarray) -> np.ndarray:
-        """The rates at many steps (an int64 array), as float32: one vectorized call."""
+        """The rates at many steps (an int64 array), as float32: one vectorized call, in
+        NumPy on the host under a float32 or float64 floatx (see `_host`); through the
+        backend for another floatx, or a subclass whose `_rate` takes no `ops`."""
+        dtype = keras.config.floatx()
+        if dtype in _host.DTYPES and _host.takes_ops(type(self)._rate):
+            with np.errstate(all="ignore"):  # as a backend: inf and nan, no warning
+                out = self._rate(steps.astype(dtype), dtype, ops=_host.host_ops(dtype))
+            return np.broadcast_to(np.asarray(out, dtype=np.float32), steps.shape).copy()
+        return self._backend_values(steps)
+
+    def _backend_values(self, steps: np.ndarray) -> np.ndarray:
+        """`values` through the backend's ops: one vectorized call of the schedule."""
         out = ops.convert_to_numpy(self(ops.convert_to_tensor(steps)))
         return np.asarray(out, dtype=np.float32).reshape(steps.shape)
 

@@ -16,6 +16,7 @@ import numpy as np
 from keras import ops
 
 from lr_tb import _keras_private
+from lr_tb.schedules import _host
 from lr_tb.schedules.base import StepSchedule, per_step
 
 
@@ -31,9 +32,12 @@ def check_schedule(name: str, value: Any) -> Any:
     return value
 
 
-def rate_of(schedule: Any, t: Any, dtype: str) -> Any:
-    """`schedule` at `t` (a float tensor of steps since it started, >= 0), in `dtype`."""
+def rate_of(schedule: Any, t: Any, dtype: str, ops: Any = ops) -> Any:
+    """`schedule` at `t` (a float tensor of steps since it started, >= 0), in `dtype`, with
+    the namespace `ops` (NumPy on the host only when every part is lr_tb's: `values`)."""
     if isinstance(schedule, StepSchedule):
+        if _host.takes_ops(type(schedule)._rate):
+            return ops.cast(schedule._rate(t, dtype, ops=ops), dtype)
         return ops.cast(schedule._rate(t, dtype), dtype)
     return ops.cast(schedule(ops.cast(t, "int32")), dtype)
 
@@ -53,6 +57,15 @@ def bounds(schedule: Any, owner: str) -> tuple[float, float]:
             "are not known; evaluate the schedule (lr_tb.schedules.evaluate) instead."
         )
     return schedule.peak_learning_rate, schedule.floor_learning_rate
+
+
+def _lr_tb_parts(schedule: Any) -> list[Any]:
+    """The schedule and every lr_tb schedule inside it."""
+    parts = [schedule]
+    if isinstance(schedule, CompositeSchedule):
+        for part in schedule.parts():
+            parts.extend(_lr_tb_parts(part))
+    return parts
 
 
 class CompositeSchedule(StepSchedule):
@@ -76,7 +89,9 @@ class CompositeSchedule(StepSchedule):
 
     def values(self, steps: np.ndarray) -> np.ndarray:
         if not has_foreign(self):
-            return super().values(steps)
+            if all(_host.takes_ops(type(s)._rate) for s in _lr_tb_parts(self)):
+                return super().values(steps)  # in NumPy on the host
+            return self._backend_values(steps)
         flat = steps.reshape(-1)
         try:
             with _keras_private.vectorized_cond():

@@ -36,7 +36,7 @@ class Constant(StepSchedule):
     def __init__(self, learning_rate: float) -> None:
         self.learning_rate = v.check_positive("learning_rate", learning_rate)
 
-    def _rate(self, step: Any, dtype: str) -> Any:
+    def _rate(self, step: Any, dtype: str, ops: Any = ops) -> Any:
         return ops.cast(self.learning_rate, dtype) + ops.zeros_like(step)
 
     @property

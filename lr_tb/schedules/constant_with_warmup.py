@@ -51,7 +51,7 @@ class ConstantWithWarmup(StepSchedule):
     def __init__(self, learning_rate_base: float, warmup_steps: int = 0) -> None:
         self._set_args(check_constant_with_warmup_args(learning_rate_base, warmup_steps))
 
-    def _rate(self, step: Any, dtype: str) -> Any:
+    def _rate(self, step: Any, dtype: str, ops: Any = ops) -> Any:
         warmup = float(self.warmup_steps)
         factor = ops.where(step < warmup, step / max(1.0, warmup), 1.0)
         return self.learning_rate_base * factor

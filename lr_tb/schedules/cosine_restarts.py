@@ -10,6 +10,7 @@ import numpy as np
 from keras import ops
 
 from lr_tb import _validation as v
+from lr_tb.schedules import _host
 from lr_tb.schedules.base import StepSchedule
 from lr_tb.schedules.pieces import Coefficients, coefficients, rate_at
 
@@ -256,8 +257,10 @@ class CosineRestarts(StepSchedule):
         """Many steps at once: each cycle's steps are evaluated with that cycle's coefficients
         as Python floats (a gather per coefficient would cost more than the formula)."""
         starts, table = self._table()
-        if starts.size > 64:
+        dtype = keras.config.floatx()
+        if starts.size > 64 or dtype not in _host.DTYPES:
             return super().values(steps)
+        on = _host.host_ops(dtype)
         flat = steps.reshape(-1)
         out = np.full(flat.shape, self.min_learning_rate, dtype=np.float32)
         cycle = np.searchsorted(starts, flat, side="right") - 1
@@ -266,11 +269,12 @@ class CosineRestarts(StepSchedule):
             where = np.flatnonzero(running & (cycle == i))
             if where.size:
                 row = Coefficients(*(float(column[i]) for column in table))
-                t = ops.convert_to_tensor(flat[where] - start, dtype=keras.config.floatx())
-                out[where] = ops.convert_to_numpy(rate_at(t, row))
+                t = (flat[where] - start).astype(dtype)
+                with np.errstate(all="ignore"):
+                    out[where] = rate_at(t, row, on)
         return out.reshape(steps.shape)
 
-    def _rate(self, step: Any, dtype: str) -> Any:
+    def _rate(self, step: Any, dtype: str, ops: Any = ops) -> Any:
         starts, table = self._table()
         shape = ops.shape(step)
         flat = ops.reshape(step, (-1,))
@@ -282,7 +286,7 @@ class CosineRestarts(StepSchedule):
             return ops.take(ops.convert_to_tensor(column, dtype=dtype), index)
 
         t = flat - per_step(starts)
-        rate = rate_at(t, Coefficients(*(per_step(column) for column in table)))
+        rate = rate_at(t, Coefficients(*(per_step(column) for column in table)), ops)
         rate = ops.where(flat >= float(self.total_steps), self.min_learning_rate, rate)
         return ops.reshape(rate, shape)
 

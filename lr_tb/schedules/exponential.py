@@ -82,7 +82,7 @@ class ExponentialDecay(StepSchedule):
             )
         )
 
-    def _rate(self, step: Any, dtype: str) -> Any:
+    def _rate(self, step: Any, dtype: str, ops: Any = ops) -> Any:
         epoch = ops.floor_divide(ops.cast(step, "int32"), self.steps_per_epoch)
         decayed = self.learning_rate_base * ops.power(
             ops.cast(self.decay_rate, dtype), ops.cast(epoch, dtype)

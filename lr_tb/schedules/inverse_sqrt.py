@@ -67,7 +67,7 @@ class InverseSqrtDecay(StepSchedule):
         """The timescale used: `timescale`, else `warmup_steps`, else 10,000."""
         return self.timescale or self.warmup_steps or DEFAULT_TIMESCALE
 
-    def _rate(self, step: Any, dtype: str) -> Any:
+    def _rate(self, step: Any, dtype: str, ops: Any = ops) -> Any:
         warmup = float(self.warmup_steps)
         scale = float(self.effective_timescale)
         shift = scale - warmup

@@ -10,6 +10,7 @@ import numpy as np
 from keras import ops
 
 from lr_tb import _validation as v
+from lr_tb.schedules import _host
 from lr_tb.schedules.base import StepSchedule
 
 ANNEAL_STRATEGIES = ("cos", "linear")
@@ -131,7 +132,7 @@ class OneCycle(StepSchedule):
     def min_lr(self) -> float:
         return self.initial_lr / self.final_div_factor
 
-    def _phases(self, step: Any) -> tuple[Any, Any]:
+    def _phases(self, step: Any, ops: Any = ops) -> tuple[Any, Any]:
         """Whether each step is in the rise, and its progress `pct` through its phase."""
         total = float(self.total_steps)
         end_rise = float(self.pct_start * self.total_steps) - 1.0
@@ -142,7 +143,7 @@ class OneCycle(StepSchedule):
         pct_fall = (step - end_rise) / fall if fall > 0 else ops.ones_like(step)
         return rising, ops.where(rising, pct_rise, pct_fall)
 
-    def _anneal(self, start: Any, end: Any, pct: Any) -> Any:
+    def _anneal(self, start: Any, end: Any, pct: Any, ops: Any = ops) -> Any:
         # PyTorch's `end + (start - end) / 2 * (cos(pi * p) + 1)` and `(end - start) * p +
         # start`, rearranged as weights: in float32 the former lose the small rates (the
         # final `max_lr / 25e4`) in a cancellation; these start and end on them exactly.
@@ -152,11 +153,11 @@ class OneCycle(StepSchedule):
             weight = 1.0 - pct
         return start * weight + end * (1.0 - weight)
 
-    def _rate(self, step: Any, dtype: str) -> Any:
-        rising, pct = self._phases(step)
+    def _rate(self, step: Any, dtype: str, ops: Any = ops) -> Any:
+        rising, pct = self._phases(step, ops)
         start = ops.where(rising, self.initial_lr, self.max_lr)
         end = ops.where(rising, self.max_lr, self.min_lr)
-        return self._anneal(ops.cast(start, dtype), ops.cast(end, dtype), pct)
+        return self._anneal(ops.cast(start, dtype), ops.cast(end, dtype), pct, ops)
 
     def momentum(
         self, steps: Any, base_momentum: float = 0.85, max_momentum: float = 0.95
@@ -168,10 +169,14 @@ class OneCycle(StepSchedule):
         base, top = check_momentum_range(base_momentum, max_momentum)
         steps_np = np.asarray(steps, dtype=np.int64)
         dtype = keras.config.floatx()
-        rising, pct = self._phases(ops.cast(ops.convert_to_tensor(steps_np), dtype))
-        start = ops.cast(ops.where(rising, top, base), dtype)
-        end = ops.cast(ops.where(rising, base, top), dtype)
-        out = ops.convert_to_numpy(self._anneal(start, end, pct))
+        # in NumPy on the host, as the rates (`values`); through the backend for a floatx
+        # NumPy does not evaluate in
+        on = _host.host_ops(dtype) if dtype in _host.DTYPES else ops
+        with np.errstate(all="ignore"):
+            rising, pct = self._phases(on.cast(on.convert_to_tensor(steps_np), dtype), on)
+            start = on.cast(on.where(rising, top, base), dtype)
+            end = on.cast(on.where(rising, base, top), dtype)
+            out = on.convert_to_numpy(self._anneal(start, end, pct, on))
         return np.asarray(out, dtype=np.float32).reshape(steps_np.shape)
 
     @property

@@ -21,7 +21,7 @@ from keras import ops
 _TINY = 1e-12
 
 
-def _positive(length: Any) -> Any:
+def _positive(length: Any, ops: Any = ops) -> Any:
     if isinstance(length, (int, float)):
         return max(float(length), _TINY)
     if isinstance(length, np.ndarray):
@@ -44,7 +44,7 @@ class Coefficients(NamedTuple):
 
 
 def coefficients(
-    peak: Any, length: Any, warmup_start: Any, warmup: Any, hold: Any, floor: Any
+    peak: Any, length: Any, warmup_start: Any, warmup: Any, hold: Any, floor: Any, ops: Any = ops
 ) -> Coefficients:
     """The coefficients of
 
@@ -59,11 +59,11 @@ def coefficients(
     angle 0 the cosine is the peak.
     """
     half = (peak - floor) * 0.5
-    angle1 = math.pi / _positive(length - warmup - hold)
+    angle1 = math.pi / _positive(length - warmup - hold, ops)
     return Coefficients(
         warmup=warmup,
         linear0=warmup_start,
-        linear1=(peak - warmup_start) / _positive(warmup),
+        linear1=(peak - warmup_start) / _positive(warmup, ops),
         cosine0=floor + half,
         cosine1=half,
         angle1=angle1,
@@ -73,8 +73,8 @@ def coefficients(
     )
 
 
-def rate_at(t: Any, c: Coefficients) -> Any:
-    """The rate at `t` (a float tensor, steps since the piece started)."""
+def rate_at(t: Any, c: Coefficients, ops: Any = ops) -> Any:
+    """The rate at `t` (a float tensor, steps since the piece started), with `ops`."""
     decayed = c.cosine0 + c.cosine1 * ops.cos(ops.clip(t * c.angle1 - c.angle0, 0.0, math.pi))
     rate = ops.where(t < c.warmup, c.linear0 + c.linear1 * t, decayed)
     # Only a zero-length cosine (warmup + hold == length) needs this: its clipped angle
@@ -83,7 +83,15 @@ def rate_at(t: Any, c: Coefficients) -> Any:
 
 
 def warmup_hold_cosine(
-    t: Any, peak: Any, length: Any, warmup_start: Any, warmup: Any, hold: Any, floor: Any
+    t: Any,
+    peak: Any,
+    length: Any,
+    warmup_start: Any,
+    warmup: Any,
+    hold: Any,
+    floor: Any,
+    ops: Any = ops,
 ) -> Any:
     """Linear warmup ⧺ hold at the peak ⧺ cosine from the peak to the floor ⧺ floor."""
-    return rate_at(t, coefficients(peak, length, warmup_start, warmup, hold, floor))
+    c = coefficients(peak, length, warmup_start, warmup, hold, floor, ops)
+    return rate_at(t, c, ops)

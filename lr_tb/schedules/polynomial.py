@@ -103,7 +103,7 @@ class WarmupPolynomialDecay(StepSchedule):
             )
         )
 
-    def _rate(self, step: Any, dtype: str) -> Any:
+    def _rate(self, step: Any, dtype: str, ops: Any = ops) -> Any:
         base, end = self.learning_rate_base, self.end_learning_rate
         warmup, total = float(self.warmup_steps), float(self.total_steps)
         remaining = ops.clip(1.0 - (step - warmup) / max(total - warmup, 1.0), 0.0, 1.0)

@@ -102,11 +102,11 @@ class Sequence(CompositeSchedule):
     def parts(self) -> list[Any]:
         return list(self.schedules)
 
-    def _rate(self, step: Any, dtype: str) -> Any:
-        rate = rate_of(self.schedules[0], step, dtype)
+    def _rate(self, step: Any, dtype: str, ops: Any = ops) -> Any:
+        rate = rate_of(self.schedules[0], step, dtype, ops)
         for boundary, schedule in zip(self.boundaries, self.schedules[1:], strict=True):
             b = float(boundary)
-            later = rate_of(schedule, ops.maximum(step - b, 0.0), dtype)
+            later = rate_of(schedule, ops.maximum(step - b, 0.0), dtype, ops)
             rate = ops.where(step >= b, later, rate)
         return rate
 

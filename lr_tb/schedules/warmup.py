@@ -57,13 +57,13 @@ class Warmup(CompositeSchedule):
     def parts(self) -> list[Any]:
         return [self.schedule]
 
-    def _rate(self, step: Any, dtype: str) -> Any:
+    def _rate(self, step: Any, dtype: str, ops: Any = ops) -> Any:
         warmup = float(self.warmup_steps)
-        after = rate_of(self.schedule, ops.maximum(step - warmup, 0.0), dtype)
+        after = rate_of(self.schedule, ops.maximum(step - warmup, 0.0), dtype, ops)
         if not self.warmup_steps:
             return after
         start = self.warmup_learning_rate
-        target = rate_of(self.schedule, ops.zeros((), dtype=dtype), dtype)
+        target = rate_of(self.schedule, ops.zeros((), dtype=dtype), dtype, ops)
         return ops.where(step < warmup, start + (target - start) * (step / warmup), after)
 
     def __repr__(self) -> str:

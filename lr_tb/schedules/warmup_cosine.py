@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+from keras import ops
 
 from lr_tb import _validation as v
 from lr_tb.schedules.base import StepSchedule
@@ -128,7 +129,7 @@ class WarmupCosineDecay(StepSchedule):
             )
         )
 
-    def _rate(self, step: Any, dtype: str) -> Any:
+    def _rate(self, step: Any, dtype: str, ops: Any = ops) -> Any:
         # Python floats: the constant arithmetic is folded before it reaches the graph.
         return warmup_hold_cosine(
             step,
@@ -138,6 +139,7 @@ class WarmupCosineDecay(StepSchedule):
             warmup=float(self.warmup_steps),
             hold=float(self.hold_steps),
             floor=self.min_learning_rate,
+            ops=ops,
         )
 
     @property

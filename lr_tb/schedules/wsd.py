@@ -60,7 +60,7 @@ def check_wsd_args(
     }
 
 
-def _rise(shape: str, p: Any) -> Any:
+def _rise(shape: str, p: Any, ops: Any = ops) -> Any:
     """The warmup's factor at progress `p` in [0, 1]."""
     if shape == "linear":
         return p
@@ -69,7 +69,7 @@ def _rise(shape: str, p: Any) -> Any:
     return 1.0 - ops.sqrt(1.0 - p)
 
 
-def _fall(shape: str, p: Any, num_cycles: float) -> Any:
+def _fall(shape: str, p: Any, num_cycles: float, ops: Any = ops) -> Any:
     """The decay's factor at progress `p` in [0, 1]."""
     if shape == "linear":
         return 1.0 - p
@@ -173,14 +173,14 @@ class WarmupStableDecay(StepSchedule):
             return self.stable_steps
         return self.total_steps - self.warmup_steps - self.decay_steps
 
-    def _rate(self, step: Any, dtype: str) -> Any:
+    def _rate(self, step: Any, dtype: str, ops: Any = ops) -> Any:
         m = self.min_lr_ratio
         warmup, decay = float(self.warmup_steps), float(self.decay_steps)
         decay_start = warmup + float(self.stable_length)
         up = ops.clip(step / max(1.0, warmup), 0.0, 1.0)
-        up = ops.maximum(_rise(self.warmup_type, up) * (1.0 - m) + m, 0.0)
+        up = ops.maximum(_rise(self.warmup_type, up, ops) * (1.0 - m) + m, 0.0)
         down = ops.clip((step - decay_start) / max(1.0, decay), 0.0, 1.0)
-        down = ops.maximum(_fall(self.decay_type, down, self.num_cycles) * (1.0 - m) + m, 0.0)
+        down = ops.maximum(_fall(self.decay_type, down, self.num_cycles, ops) * (1.0 - m) + m, 0.0)
         factor = ops.where(step < decay_start + decay, down, m)
         factor = ops.where(step < decay_start, 1.0, factor)
         factor = ops.where(step < warmup, up, factor)
