@@ -107,3 +107,20 @@ def test_overhead_runs_every_backend(tmp_path):
     check_table(result.stdout, backends, ["later"])
     for backend in backends:
         assert f"{backend}: done in" in result.stderr
+
+
+def test_readme_cost_table_is_the_scripts_output():
+    """The README's cost table is what `overhead.py --markdown` prints: its header, a row for
+    every backend and scenario in the script's order, each row's ratio over the floor being
+    lr_tb's ratio over the floor's (so a hand edit that breaks one is caught)."""
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    start = readme.index("| backend | fit, whole call |")
+    block = readme[start : readme.index("\n\n", start)]
+    check_table(block, overhead.BACKENDS)
+    for (backend, scenario), cells in markdown_rows(block).items():
+        if cells[3].startswith("skipped"):
+            continue
+        floor, lr_tb_ratio, over = (float(cells[i].strip("*").rstrip("x")) for i in (4, 6, 7))
+        assert over == pytest.approx(lr_tb_ratio / floor, abs=0.0015), (backend, scenario)
+    assert "`benchmarks/overhead.py --torch-threads 1 --markdown --rounds 16`" in readme
