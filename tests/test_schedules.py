@@ -356,6 +356,20 @@ def test_restarts_bulk_path_equals_the_train_step_path(name):
     )
 
 
+def test_a_short_cosine_late_in_the_run_keeps_float32_precision():
+    """The README quick start's schedule: a 20-step cosine after 300 steps. Its angle is
+    computed from the steps since the cosine began (exact), not as `t * a - start * a`,
+    whose cancellation left 10.7 float32 ulps of the peak (a user's check found it)."""
+    s = WarmupCosineDecay(1e-3, 320, warmup_steps=200, hold_steps=100, min_learning_rate=1e-6)
+    steps = np.arange(280, 330)
+    t = np.clip(steps - 300, 0, 20).astype(np.float64)
+    expected = 1e-6 + 0.5 * (1e-3 - 1e-6) * (1 + np.cos(np.pi * t / 20))
+    peak_ulp = float(np.spacing(np.float32(1e-3)))
+    np.testing.assert_allclose(s.values(steps), expected, rtol=0, atol=1.5 * peak_ulp)
+    scalar = np.float64([at(s, int(u)) for u in steps[::7]])  # the train step's path
+    np.testing.assert_allclose(scalar, expected[::7], rtol=0, atol=1.5 * peak_ulp)
+
+
 # -- tables on the host ----------------------------------------------------------------------
 HOST = {
     **EVERY,
