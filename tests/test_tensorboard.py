@@ -157,6 +157,45 @@ def test_writes_the_momentum_a_scheduler_without_log_dir_asks_for(tmp_path):
     assert all(n == 1 for n in points(run).values())
 
 
+class OnDisk(keras.callbacks.Callback):
+    """How many steps of the run are on disk when each batch ends (what a hard kill keeps)."""
+
+    def __init__(self, run):
+        super().__init__()
+        self.run, self.seen = run, []
+
+    def on_train_batch_end(self, batch, logs=None):
+        try:
+            self.seen.append(len(read_scalars(self.run)[0]))
+        except (KeyError, OSError):  # no file, or no point in it yet
+            self.seen.append(0)
+
+
+@pytest.mark.parametrize("where", ["scheduler", "board"])
+def test_flushes_inside_an_epoch_at_the_shortest_flush_secs(tmp_path, where):
+    """A scheduler without `log_dir` beside lr_tb.TensorBoard (the quick start's pattern):
+    the board writes its rate and flushes at the scheduler's `flush_secs` if shorter than its
+    own, or at its own `flush_secs`: mid-epoch, the steps before each batch are on disk
+    (a user's SIGKILL check found only the epoch ends on disk: the board flushed every 30 s
+    whatever the scheduler asked)."""
+    run = os.path.join(str(tmp_path), "train")
+    ours = scheduler(flush_secs=1e-9) if where == "scheduler" else scheduler()
+    board = lr_tb.TensorBoard(str(tmp_path), **({"flush_secs": 1e-9} if where == "board" else {}))
+    disk = OnDisk(run)
+    history, probe = fit([ours, board, disk], epochs=1)
+    # flushed at the begin of every batch after the first: batch k ends with k steps on disk
+    assert disk.seen == list(range(SPE))
+    steps, rates = read_scalars(run)
+    assert steps == list(range(SPE))
+    assert_applied_exactly(probe, rates)
+
+
+def test_flush_secs_is_checked_at_construction(tmp_path):
+    with pytest.raises(ValueError, match=r"`flush_secs` must be > 0.*flush_secs=0"):
+        lr_tb.TensorBoard(str(tmp_path), flush_secs=0)
+    assert lr_tb.TensorBoard(str(tmp_path), flush_secs=None).flush_secs is None
+
+
 def test_a_log_dir_that_is_a_file_is_refused_at_construction(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("")

@@ -40,6 +40,11 @@ class TensorBoard(keras.callbacks.TensorBoard):
         log_momentum, log_weight_decay: as for `lr_tb.LearningRateLogger` (keyword only).
         write_epoch_learning_rate: also write Keras' `epoch_learning_rate` (keyword only;
             default False: the per-step `batch_learning_rate` is the run's rate curve).
+        flush_secs: write and flush the per-step series inside an epoch at most this many
+            seconds apart, as lr_tb's callbacks do (keyword only; None: at epoch ends only).
+            An lr_tb callback of the same fit with no `log_dir` of its own, whose rate this
+            callback writes, may ask for a shorter interval with its own `flush_secs`: the
+            shortest is used, so a process killed hard loses at most that much.
 
     Attributes:
         learning_rates, steps: the last fit's logged rates and their steps, as for
@@ -63,6 +68,7 @@ class TensorBoard(keras.callbacks.TensorBoard):
         log_momentum: bool = False,
         log_weight_decay: bool = False,
         write_epoch_learning_rate: bool = False,
+        flush_secs: float | None = 30.0,
         **kwargs: Any,
     ) -> None:
         for name, value in (
@@ -75,6 +81,7 @@ class TensorBoard(keras.callbacks.TensorBoard):
         self.log_momentum = log_momentum
         self.log_weight_decay = log_weight_decay
         self.write_epoch_learning_rate = write_epoch_learning_rate
+        self.flush_secs = None if flush_secs is None else v.check_positive("flush_secs", flush_secs)
         if isinstance(log_dir, bool) or not isinstance(log_dir, (str, os.PathLike)):
             raise TypeError(
                 f"Argument `log_dir` must be a string path. Received: log_dir={log_dir!r}"
@@ -117,8 +124,10 @@ class TensorBoard(keras.callbacks.TensorBoard):
             for c in P.sibling_callbacks(self) or []
             if isinstance(c, LearningRateCallback) and c.log_dir is None
         ]
+        intervals = [c.flush_secs for c in [self, *unlogged] if c.flush_secs is not None]
         self._rate_logger = LearningRateLogger(
             self.log_dir,
+            flush_secs=min(intervals) if intervals else None,
             log_momentum=self.log_momentum or any(c.log_momentum for c in unlogged),
             log_weight_decay=self.log_weight_decay or any(c.log_weight_decay for c in unlogged),
         )
