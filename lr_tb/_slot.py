@@ -62,7 +62,7 @@ def look_up_and_record(
     milliseconds each to trace, and Keras' `slice_update` is XLA's dynamic_update_slice,
     which a graph without `jit_compile` runs as an XLA cluster of its own); torch's own ops
     on torch, whose step runs eagerly (Keras' ops cost ~10 us each there: 115 us an update
-    through them, 20 us with torch's)."""
+    through them, 27 us with torch's)."""
     size = int(table.shape[0])
     backend = keras.backend.backend()
     if backend == "torch":

@@ -43,12 +43,23 @@ class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
         """The rates at many steps (an int64 array), as float32: one vectorized call, in
         NumPy on the host under a float32 or float64 floatx (see `_host`); through the
         backend for another floatx, or a subclass whose `_rate` takes no `ops`."""
+        host = self._host_ops()
+        if host is None:
+            return self._backend_values(steps)
+        with np.errstate(all="ignore"):  # as a backend: inf and nan, no warning
+            out = self._rate(steps.astype(host.dtype), host.dtype.name, ops=host)
+        return np.broadcast_to(np.asarray(out, dtype=np.float32), steps.shape).copy()
+
+    def _host_ops(self) -> _host.HostOps | None:
+        """The NumPy namespace to evaluate this schedule's tables in, or None: a floatx NumPy
+        does not evaluate in, or a `_rate` without `ops` (in a part too: `CompositeSchedule`)."""
         dtype = keras.config.floatx()
-        if dtype in _host.DTYPES and _host.takes_ops(type(self)._rate):
-            with np.errstate(all="ignore"):  # as a backend: inf and nan, no warning
-                out = self._rate(steps.astype(dtype), dtype, ops=_host.host_ops(dtype))
-            return np.broadcast_to(np.asarray(out, dtype=np.float32), steps.shape).copy()
-        return self._backend_values(steps)
+        if dtype in _host.DTYPES and self._takes_ops():
+            return _host.host_ops(dtype)
+        return None
+
+    def _takes_ops(self) -> bool:
+        return _host.takes_ops(type(self)._rate)
 
     def _backend_values(self, steps: np.ndarray) -> np.ndarray:
         """`values` through the backend's ops: one vectorized call of the schedule."""

@@ -59,15 +59,6 @@ def bounds(schedule: Any, owner: str) -> tuple[float, float]:
     return schedule.peak_learning_rate, schedule.floor_learning_rate
 
 
-def _lr_tb_parts(schedule: Any) -> list[Any]:
-    """The schedule and every lr_tb schedule inside it."""
-    parts = [schedule]
-    if isinstance(schedule, CompositeSchedule):
-        for part in schedule.parts():
-            parts.extend(_lr_tb_parts(part))
-    return parts
-
-
 class CompositeSchedule(StepSchedule):
     """A schedule made of other schedules (`parts()`), serialized with Keras' own
     `serialize_keras_object`, so that `model.save` / `keras.saving.load_model` rebuild them."""
@@ -87,11 +78,15 @@ class CompositeSchedule(StepSchedule):
                 config[key] = keras.saving.serialize_keras_object(value)
         return config
 
+    def _takes_ops(self) -> bool:
+        # every part too: NumPy evaluates a composite only if it evaluates all of it
+        return super()._takes_ops() and all(
+            isinstance(part, StepSchedule) and part._takes_ops() for part in self.parts()
+        )
+
     def values(self, steps: np.ndarray) -> np.ndarray:
         if not has_foreign(self):
-            if all(_host.takes_ops(type(s)._rate) for s in _lr_tb_parts(self)):
-                return super().values(steps)  # in NumPy on the host
-            return self._backend_values(steps)
+            return super().values(steps)
         flat = steps.reshape(-1)
         try:
             with _keras_private.vectorized_cond():

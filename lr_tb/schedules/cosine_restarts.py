@@ -10,7 +10,6 @@ import numpy as np
 from keras import ops
 
 from lr_tb import _validation as v
-from lr_tb.schedules import _host
 from lr_tb.schedules.base import StepSchedule
 from lr_tb.schedules.pieces import Coefficients, coefficients, rate_at
 
@@ -257,10 +256,9 @@ class CosineRestarts(StepSchedule):
         """Many steps at once: each cycle's steps are evaluated with that cycle's coefficients
         as Python floats (a gather per coefficient would cost more than the formula)."""
         starts, table = self._table()
-        dtype = keras.config.floatx()
-        if starts.size > 64 or dtype not in _host.DTYPES:
+        on = self._host_ops()
+        if starts.size > 64 or on is None:
             return super().values(steps)
-        on = _host.host_ops(dtype)
         flat = steps.reshape(-1)
         out = np.full(flat.shape, self.min_learning_rate, dtype=np.float32)
         cycle = np.searchsorted(starts, flat, side="right") - 1
@@ -269,7 +267,7 @@ class CosineRestarts(StepSchedule):
             where = np.flatnonzero(running & (cycle == i))
             if where.size:
                 row = Coefficients(*(float(column[i]) for column in table))
-                t = (flat[where] - start).astype(dtype)
+                t = (flat[where] - start).astype(on.dtype)
                 with np.errstate(all="ignore"):
                     out[where] = rate_at(t, row, on)
         return out.reshape(steps.shape)

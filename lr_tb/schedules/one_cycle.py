@@ -10,7 +10,6 @@ import numpy as np
 from keras import ops
 
 from lr_tb import _validation as v
-from lr_tb.schedules import _host
 from lr_tb.schedules.base import StepSchedule
 
 ANNEAL_STRATEGIES = ("cos", "linear")
@@ -169,9 +168,7 @@ class OneCycle(StepSchedule):
         base, top = check_momentum_range(base_momentum, max_momentum)
         steps_np = np.asarray(steps, dtype=np.int64)
         dtype = keras.config.floatx()
-        # in NumPy on the host, as the rates (`values`); through the backend for a floatx
-        # NumPy does not evaluate in
-        on = _host.host_ops(dtype) if dtype in _host.DTYPES else ops
+        on = self._host_ops() or ops  # in NumPy on the host where the rates are (`values`)
         with np.errstate(all="ignore"):
             rising, pct = self._phases(on.cast(on.convert_to_tensor(steps_np), dtype), on)
             start = on.cast(on.where(rising, top, base), dtype)
