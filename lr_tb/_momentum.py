@@ -66,7 +66,7 @@ class MomentumSlot:
                 own = self.own
             try:
                 value, use = look_up_and_record(
-                    optimizer, slot.base, self.mode, self.table, self.record, own
+                    optimizer, slot.base, self.table, self.record, own, self.mode
                 )
                 if keras.backend.backend() == "torch":  # eager: the float this update uses
                     in_step: Any = float(ops.convert_to_numpy(value)) if bool(use) else own

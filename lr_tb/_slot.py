@@ -7,10 +7,12 @@ optimizer's rate getter (through `lr_tb._keras_private`, which says what that re
 ```
 u = optimizer.iterations                     # the update about to run (0-based)
 own = the optimizer's own rate (its variable, Keras schedule or callable)
-rate = table[u - base]   if mode == 1 and 0 <= u - base < size   else own
+rate = table[u - base]   if 0 <= u - base < size   else own
 record[u % size] = rate                      # what this update used, read at flush points
 ```
-`table`, `base`, `mode` and `record` are optimizer variables, so the same compiled train step
+`base` is `OFF` (the largest int32: every index is negative) while no lr_tb scheduler's fit
+is open, so one variable both places the table and turns it on or off. `table`, `base` and
+`record` are optimizer variables, so the same compiled train step
 serves every `fit` (with an lr_tb scheduler or without): what changes between fits are their
 values, never the trace. The momentum slot (`lr_tb._momentum`) does the same for the
 optimizer's momentum.
@@ -36,6 +38,8 @@ from lr_tb._optimizers import accumulation_steps
 # Steps the slot's table and record hold. lr_tb flushes (and refills the table) at least
 # every SLOT_SIZE // 2 steps, counted in Python, so the record never wraps between reads.
 SLOT_SIZE = 4096
+# `base` while no table applies: `u - OFF` is negative for every step u >= 0 (no overflow)
+OFF = 2**31 - 1
 _SLOT_ATTR = "_lr_tb_slot"
 
 
@@ -54,10 +58,11 @@ def in_strategy_scope(model: Any) -> Any:
 
 
 def look_up_and_record(
-    optimizer: Any, base: Any, mode: Any, table: Any, record: Any, own: Any
+    optimizer: Any, base: Any, table: Any, record: Any, own: Any, mode: Any = None
 ) -> tuple[Any, Any]:
-    """Inside a train step: this update's value, `table[u - base]` when `mode == 1` and the
-    index is inside the table, else `own`; written to `record[u % size]`. Returns the value
+    """Inside a train step: this update's value, `table[u - base]` when the index is inside
+    the table (and `mode == 1`, for a table with a switch of its own: the momentum's), else
+    `own`; written to `record[u % size]`. Returns the value
     (float32) and whether the table's applied. TensorFlow ops on TensorFlow (Keras' ops cost
     milliseconds each to trace, and Keras' `slice_update` is XLA's dynamic_update_slice,
     which a graph without `jit_compile` runs as an XLA cluster of its own); torch's own ops
@@ -66,13 +71,15 @@ def look_up_and_record(
     size = int(table.shape[0])
     backend = keras.backend.backend()
     if backend == "torch":
-        return _look_up_and_record_torch(optimizer, base, mode, table, record, own, size)
+        return _look_up_and_record_torch(optimizer, base, table, record, own, mode, size)
     if backend == "tensorflow":
         import tensorflow as tf
 
         step = tf.cast(optimizer.iterations, tf.int32)
         index = step - base.value
-        use = tf.logical_and(tf.equal(mode.value, 1), tf.less(tf.cast(index, tf.uint32), size))
+        use = tf.less(tf.cast(index, tf.uint32), size)
+        if mode is not None:
+            use = tf.logical_and(tf.equal(mode.value, 1), use)
         looked_up = tf.gather(table.value, tf.clip_by_value(index, 0, size - 1))
         value = tf.where(use, looked_up, tf.cast(own, tf.float32))
         at = tf.reshape(tf.math.floormod(step, size), (1, 1))
@@ -80,8 +87,9 @@ def look_up_and_record(
         return value, use
     step = ops.cast(optimizer.iterations, "int32")
     index = step - base
-    inside = ops.logical_and(ops.greater_equal(index, 0), ops.less(index, size))
-    use = ops.logical_and(ops.equal(mode, 1), inside)
+    use = ops.logical_and(ops.greater_equal(index, 0), ops.less(index, size))
+    if mode is not None:
+        use = ops.logical_and(ops.equal(mode, 1), use)
     looked_up = ops.take(table.value, ops.clip(index, 0, size - 1))
     value = ops.where(use, looked_up, ops.cast(own, "float32"))
     at = [ops.mod(step, size)]
@@ -90,7 +98,7 @@ def look_up_and_record(
 
 
 def _look_up_and_record_torch(
-    optimizer: Any, base: Any, mode: Any, table: Any, record: Any, own: Any, size: int
+    optimizer: Any, base: Any, table: Any, record: Any, own: Any, mode: Any, size: int
 ) -> tuple[Any, Any]:
     """`look_up_and_record` in torch's ops (eager, or traced by torch.compile): the same
     arithmetic, the record written in place, as Keras' torch `assign` writes a variable."""
@@ -99,7 +107,9 @@ def _look_up_and_record_torch(
     step = optimizer.iterations  # a tensor under gradient accumulation, else the variable
     step = step.value if isinstance(step, keras.Variable) else step
     index = step - base.value
-    use = (mode.value == 1) & (index >= 0) & (index < size)
+    use = (index >= 0) & (index < size)
+    if mode is not None:
+        use = use & (mode.value == 1)
     looked_up = table.value[index.clamp(0, size - 1)]
     own = own.value if isinstance(own, keras.Variable) else own
     value = torch.where(use, looked_up, torch.as_tensor(own, device=looked_up.device).float())
@@ -115,14 +125,13 @@ class RateSlot:
         self.optimizer = optimizer
         self.size = size
         self.in_step = 0  # > 0 while the model's train function runs
-        self.owner: Any = None  # the open fit (FitState) that set mode == 1
+        self.owner: Any = None  # the open fit (FitState) whose table applies (base != OFF)
         self.readers: weakref.WeakSet = weakref.WeakSet()  # open fits following it
         with keras.name_scope("lr_tb"):
             self.table = slot_variable(np.zeros(size, np.float32), "rate_table")
-            self.base = slot_variable(0, "rate_base", "int32")
-            self.mode = slot_variable(0, "rate_mode", "int32")
+            self.base = slot_variable(OFF, "rate_base", "int32")
             self.record = slot_variable(np.zeros(size, np.float32), "rate_record")
-        self.variables = [self.table, self.base, self.mode, self.record]
+        self.variables = [self.table, self.base, self.record]
         self._ids = {id(v) for v in self.variables}
         self.momentum: Any = None  # its MomentumSlot, attached by `lr_tb._momentum.ensure`
 
@@ -140,8 +149,7 @@ class RateSlot:
         """The optimizer's rate getter, given the optimizer's own rate."""
         if not self.in_step:
             return self._rate_outside_step(own)
-        base, mode = self.base, self.mode
-        value, _ = look_up_and_record(self.optimizer, base, mode, self.table, self.record, own)
+        value, _ = look_up_and_record(self.optimizer, self.base, self.table, self.record, own)
         return ops.cast(value, keras.config.floatx())
 
     def _rate_outside_step(self, own: Any) -> Any:

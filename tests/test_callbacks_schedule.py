@@ -81,7 +81,7 @@ NAMES = ["exponential", "warmup_cosine", "cosine_restarts", "sgdr_epochs", "kera
 def assert_plain_rate(model):
     """No lr_tb schedule is applied: a plain fit now uses the optimizer's own rate."""
     slot = _slot.slot_of(model.optimizer)
-    assert slot is None or (int(slot.mode.numpy()) == 0 and slot.owner is None)
+    assert slot is None or (int(slot.base.numpy()) == _slot.OFF and slot.owner is None)
 
 
 def expected(rate, steps):

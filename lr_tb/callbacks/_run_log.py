@@ -46,6 +46,18 @@ STALE_AFTER = 600.0
 HEARTBEAT_SECS = 60.0
 
 
+_OWN_START: dict[int, str | None] = {}  # this process's start time, by pid (a fork's differs)
+
+
+def _own_start() -> str | None:
+    """This process's start time: read once per process (a `/proc` read costs ~30-60 us, and
+    every fit that opens a run records it)."""
+    pid = os.getpid()
+    if pid not in _OWN_START:
+        _OWN_START[pid] = _proc_start(pid)
+    return _OWN_START[pid]
+
+
 def _proc_start(pid: int) -> str | None:
     """The start time of process `pid` (Linux `/proc`), to tell a reused pid; None if unknown."""
     try:
@@ -107,7 +119,7 @@ class _Owner:
         self.record = {
             "host": socket.gethostname(),
             "pid": pid,
-            "start": _proc_start(pid),
+            "start": _own_start(),
             "token": uuid.uuid4().hex,
             "time": time.time(),
         }

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from lr_tb import _keras_private as P
+from lr_tb._slot import OFF
 from lr_tb.callbacks._held_rate import HeldRateMixin
 from lr_tb.callbacks.base import LearningRateCallback
 from lr_tb.schedules.base import evaluate
@@ -121,9 +122,8 @@ class ScheduleCallback(HeldRateMixin, LearningRateCallback):
                 RuntimeWarning,
                 stacklevel=2,
             )
-        self._fill_table(start)
+        self._fill_table(start)  # (its `base` turns the table on)
         self._fit.slot.owner = self._fit
-        P.assign(self._model, self._fit.slot.mode, 1)
         if self._cycles_momentum():
             P.assign(self._model, self._fit.momentum_slot.mode, 1)
         self._expected_rate = self._read_rate_variable()
@@ -155,7 +155,7 @@ class ScheduleCallback(HeldRateMixin, LearningRateCallback):
         if slot.owner is not self._fit:
             return
         slot.owner = None
-        P.assign(self._model, slot.mode, 0)
+        P.assign(self._model, slot.base, OFF)
         if self._fit.momentum_slot is not None:  # the optimizer's own momentum again
             P.assign(self._model, self._fit.momentum_slot.mode, 0)
         if self._last_logged_rate is not None:
