@@ -179,22 +179,30 @@ class RateSlot:
                     reader.close(late=True)
 
     # -- what lr_tb reads between steps ------------------------------------------------------
-    def read_records(self, model: Any, momentum: bool) -> tuple[int, Any, Any]:
-        """The public step counter, the rate record and (if asked) the momentum record, in
-        one read (mid-epoch too)."""
-        optimizer = self.optimizer
-        variables = [P.iterations_variable(optimizer), self.record]
+    def read_records(self, model: Any, momentum: bool, watched: Any = None) -> tuple:
+        """The public step counter, the rate record, (if asked) the momentum record and the
+        value of `watched` (a variable of the optimizer read beside them, or None), in one
+        read (mid-epoch too)."""
+        extra = [self.record]
         if momentum:
-            variables.append(self.momentum.record)
-        values = P.read(model, optimizer, variables)
-        mom = values[2] if momentum else None
-        return int(values[0]) // accumulation_steps(optimizer), values[1], mom
+            extra.append(self.momentum.record)
+        if watched is not None:
+            extra.append(watched)
+        iterations, values = read_iterations_and(model, self.optimizer, extra)
+        mom = values[1] if momentum else None
+        seen = float(values[-1]) if watched is not None else None
+        return iterations, values[0], mom, seen
+
+
+def read_iterations_and(model: Any, optimizer: Any, variables: list) -> tuple[int, list]:
+    """The optimizer's public step counter and these variables' values, in one read."""
+    raw, *values = P.read(model, optimizer, [P.iterations_variable(optimizer), *variables])
+    return int(raw) // accumulation_steps(optimizer), values
 
 
 def read_iterations(model: Any, optimizer: Any) -> int:
     """The optimizer's public step counter (optimizer updates), current mid-epoch too."""
-    (raw,) = P.read(model, optimizer, [P.iterations_variable(optimizer)])
-    return int(raw) // accumulation_steps(optimizer)
+    return read_iterations_and(model, optimizer, [])[0]
 
 
 def slot_of(optimizer: Any) -> RateSlot | None:

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from lr_tb import _keras_private as P
 from lr_tb import _momentum, tags
-from lr_tb._keras_private import sibling_callbacks
 from lr_tb._optimizers import (
     attribute_of,
     check_momentum_optimizer,
@@ -37,7 +37,7 @@ from lr_tb._optimizers import (
     other_optimizers,
     unwrap,
 )
-from lr_tb._slot import ensure_slot, read_iterations
+from lr_tb._slot import ensure_slot, read_iterations, read_iterations_and
 from lr_tb.callbacks import _checks, _readback
 from lr_tb.callbacks._model_hook import ModelHook
 from lr_tb.callbacks._run_log import RunLog
@@ -66,7 +66,7 @@ class FitState:
         self.hook = ModelHook.of(model)
         self.hook.close_fits_of_other_trainings(self.params)
         self.optimizer = checked_optimizer(model, who, callback.optimizer)
-        self.siblings = sibling_callbacks(callback) or []
+        self.siblings = P.sibling_callbacks(callback) or []
         callback._take_trial_run()
         for other in list(_OPEN):  # an interrupted fit of the same run (a notebook resume)
             if other.params is not self.params and callback.run_dir is not None:
@@ -95,6 +95,13 @@ class FitState:
             suffix = attribute_of(model, self.optimizer) or self.optimizer.name
         self.log = RunLog(callback.run_dir, suffix)
         self.offset, self.raw_start, self.last_rate = 0, None, None
+        # The optimizer's own rate variable, for a policy that keeps it (`_watches_rate_variable`):
+        # read beside the step counter at the start and beside the records at flush points,
+        # so the policy's checks cost no read of their own. `watched_value` is its value at
+        # the device read just made, in the same hook, and None when no read was made.
+        watch = callback._watches_rate_variable and P.holds_variable(self.optimizer)
+        self.watched = P.held_rate(self.optimizer) if watch else None
+        self.watched_value: float | None = None
         self.calls = self.epoch_calls = self.epoch_first_index = 0
         self.recorded_at_call = -1  # the model's train-function call count at the last read
         self.epoch_first_step: int | None = None
@@ -110,7 +117,9 @@ class FitState:
     # -- the step axis ----------------------------------------------------------------------
     def epoch_begin(self, epoch: int) -> None:
         if self.raw_start is None:  # first epoch of this fit: fix the step axis
-            raw = read_iterations(self.model, self.optimizer)
+            watched = [] if self.watched is None else [self.watched]
+            raw, values = read_iterations_and(self.model, self.optimizer, watched)
+            self.watched_value = float(values[0]) if values else None
             start = raw
             if raw == 0 and self.steps_per_epoch and epoch > 0:
                 start = epoch * self.steps_per_epoch  # a rebuilt optimizer continuing a run
@@ -173,6 +182,7 @@ class FitState:
         the model's train function has not run since (the end of a fit, after its last
         epoch's read)."""
         calls = self.hook.calls
+        self.watched_value = None
         if calls != self.recorded_at_call:
             _readback.record(self)
             self.recorded_at_call = calls

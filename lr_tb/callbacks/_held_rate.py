@@ -18,14 +18,22 @@ class HeldRateMixin:
     `self._last_logged_rate`); `_expected_rate` is the value lr_tb last left there."""
 
     _expected_rate: float | None = None
+    _watches_rate_variable = True  # its value comes with the fit's device reads
 
     def _read_rate_variable(self) -> float:
         (value,) = P.read(self._model, self._fit.optimizer, [P.held_rate(self._fit.optimizer)])
         return float(value)
 
+    def _rate_variable_now(self) -> float:
+        """Its value: the one read beside the fit's device read just made in this hook (the
+        step counter at the start, the records at a flush point), else read now."""
+        seen = self._fit.watched_value
+        return self._read_rate_variable() if seen is None else seen
+
     def _set_rate_variable(self, value: float) -> None:
         variable = P.held_rate(self._fit.optimizer)
         P.assign(self._model, variable, value)
+        self._fit.watched_value = None  # not what the last read saw any more
         try:  # what the variable now holds, without reading it back: the value in its dtype
             self._expected_rate = float(np.asarray(value, dtype=np.dtype(variable.dtype)))
         except TypeError:  # a dtype NumPy does not know
@@ -46,10 +54,10 @@ class HeldRateMixin:
         return keras.ops.convert_to_tensor(last, keras.config.floatx())
 
     def _rate_set_by_someone_else(self) -> bool:
-        return self._read_rate_variable() != self._expected_rate
+        return self._rate_variable_now() != self._expected_rate
 
     def _check_rate_variable(self, epoch: int) -> None:
-        current = self._read_rate_variable()
+        current = self._rate_variable_now()
         if current != self._expected_rate:
             warnings.warn(
                 f"{type(self).__name__}: something else set the optimizer's learning rate to "

@@ -19,6 +19,8 @@ class Policy:
 
     # Whether this callback sets the optimizer's rate (one such callback per optimizer).
     _changes_rate = False
+    # Whether it keeps an eye on the optimizer's own rate variable (`FitState.watched`).
+    _watches_rate_variable = False
     _fit: Any = None
     log_momentum = False  # (set by the callback's constructor)
     log_weight_decay = False

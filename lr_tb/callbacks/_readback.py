@@ -18,7 +18,9 @@ def record(fit: Any) -> None:
         return
     callback, slot, log = fit.callback, fit.slot, fit.log
     mom = fit.momentum_slot if callback.log_momentum else None
-    iterations, rate_record, momentum_record = slot.read_records(fit.model, mom is not None)
+    iterations, rate_record, momentum_record, fit.watched_value = slot.read_records(
+        fit.model, mom is not None, fit.watched
+    )
     begin, end = log.next_step, iterations + fit.offset
     if end <= begin:
         return
@@ -94,6 +96,6 @@ def last_applied(fit: Any) -> float | None:
     """The rate of the last update that ran in this fit (for reads outside a step)."""
     if not fit.open or fit.raw_start is None:
         return None
-    iterations, rate_record, _ = fit.slot.read_records(fit.model, False)
+    iterations, rate_record, _, _ = fit.slot.read_records(fit.model, False)
     last = iterations - 1
     return None if last < fit.raw_start else float(rate_record[last % fit.slot.size])

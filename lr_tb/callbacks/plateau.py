@@ -349,8 +349,7 @@ class _Plateau(ReduceLROnPlateau):
             super()._print_epoch(epoch)
 
     def _reduce(self, epoch: int) -> bool:
-        (old,) = P.read(self._model, self._fit.optimizer, [P.held_rate(self._fit.optimizer)])
-        old = float(old)
+        old = self._rate_variable_now()  # (read beside the records at this epoch's end)
         if not old > np.float32(self.min_lr):  # as Keras: a float32 floor is reached once
             return False
         new = max(old * self.factor, self.min_lr)
@@ -373,8 +372,7 @@ class _Plateau(ReduceLROnPlateau):
         # BackupAndRestore listed first) holds the rate from before it
         if self._pending is not None:
             return {"rate": float(np.float32(self._pending))}
-        (rate,) = P.read(self._model, self._fit.optimizer, [P.held_rate(self._fit.optimizer)])
-        return {"rate": float(rate)}
+        return {"rate": self._rate_variable_now()}
 
     def _restore_decision(self, state: dict) -> None:
         if "rate" in state:
@@ -412,7 +410,7 @@ class _ScheduledPlateau(ReduceLROnPlateau):
         plateau: the scale starts at 1, as the formula says."""
         if self._fit.raw_start == 0 or start <= 0:
             return 1.0  # never stepped: the variable is the compiled rate
-        held = self._read_rate_variable()
+        held = self._rate_variable_now()  # (read with the step counter)
         (value,) = super()._rates_at(np.array([start - 1], dtype=np.int64))
         value = float(value)
         if not (math.isfinite(held) and math.isfinite(value)) or held <= 0 or value <= 0:

@@ -126,7 +126,7 @@ class ScheduleCallback(HeldRateMixin, LearningRateCallback):
         self._fit.slot.owner = self._fit
         if self._cycles_momentum():
             P.assign(self._model, self._fit.momentum_slot.mode, 1)
-        self._expected_rate = self._read_rate_variable()
+        self._expected_rate = self._rate_variable_now()  # (read with the step counter)
 
     def _fill_table(self, start: int) -> None:
         steps = start + np.arange(self._fit.slot.size, dtype=np.int64)
@@ -140,13 +140,10 @@ class ScheduleCallback(HeldRateMixin, LearningRateCallback):
     def _window_moved(self) -> None:
         self._fill_table(self._fit.position())
 
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        if self._fit.raw_start is not None:
-            self._check_rate_variable(epoch)
-        super().on_epoch_begin(epoch, logs)
-
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        super().on_epoch_end(epoch, logs)
+        super().on_epoch_end(epoch, logs)  # (reads the rate variable beside the records)
+        # A change made since the last epoch end (another callback's `on_epoch_end` after
+        # this one, or any `on_epoch_begin` / batch hook of this epoch) is reported here.
         self._check_rate_variable(epoch)
         self._mirror()
 
