@@ -14,8 +14,9 @@ Variants, trained on the same data with the same model shape:
 
 Scenarios, each timing the whole `model.fit(...)` call:
   first   a tiny MLP's first fit (tracing and compiling included)
-  later   the tiny MLP trained once the same way, then `fit(epochs=2, initial_epoch=1)` with a
-          new, identical callback (a re-run notebook cell, a fine-tuning stage)
+  later   the tiny MLP trained one epoch the same way, then `--fits` later one-epoch fits,
+          `fit(epochs=k + 1, initial_epoch=k)` for k = 1, 2, ..., each with a new, identical
+          callback (a re-run notebook cell, a fine-tuning stage), each timed
   deep    the same later fit on a 41-layer MLP (as benchmarks/logger_overhead.py builds it: a
           large training state, so copying it to the host every batch would show)
   xla     the same later fit with `jit_compile=True` and a 24-layer MLP, where a recompile is
@@ -27,12 +28,14 @@ one; Keras' default "auto" would mean XLA on TensorFlow too) and jitted on JAX (
 Each backend runs in its own subprocess (KERAS_BACKEND is read when Keras is imported): this
 script with `--worker`, which prints its medians as JSON. Rounds are interleaved (every
 variant once per round, in a rotating order) so drift in the machine's speed hits all alike;
-the table shows the median seconds of `constant`, every variant's median over it, and lr_tb's
-median over the floor's.
+a later scenario times `--fits` fits of each round's model (a model's compile costs ~15x its
+later fit, and one fit's time swings by +-5-8% on 2 cores, so more fits a model is what makes
+a 2% difference visible). The table shows the median seconds of `constant`, every variant's
+median over it, and lr_tb's median over the floor's.
 
     python benchmarks/overhead.py                      # every installed backend and scenario
     python benchmarks/overhead.py --quick              # 1 round, 1/4 of the data: a smoke run
-    python benchmarks/overhead.py --backends jax --scenario later --rounds 24
+    python benchmarks/overhead.py --backends jax --scenario later --rounds 24 --fits 8
     python benchmarks/overhead.py --markdown           # the README's table rows
     python benchmarks/overhead.py --torch-threads 1    # torch on a machine shared with others
 """
@@ -84,7 +87,9 @@ def skipped(backend: str, scenario: str) -> str | None:
 # ---------------------------------------------------------------- worker (one backend) -------
 
 
-def worker(scenarios: list[str], rounds: int, scale: float, torch_threads: int | None) -> dict:
+def worker(
+    scenarios: list[str], rounds: int, fits: int, scale: float, torch_threads: int | None
+) -> dict:
     """Runs in a process whose KERAS_BACKEND is already set; returns the medians."""
     import keras
     import numpy as np
@@ -191,26 +196,31 @@ def worker(scenarios: list[str], rounds: int, scale: float, torch_threads: int |
             x = rng.normal(size=(n, 32)).astype("float32")
             y = rng.integers(0, 10, size=n)
             steps_per_epoch = n // BATCH
-            epochs = first_epochs or 2
-            total = steps_per_epoch * epochs
+            timed = 1 if first_epochs else fits  # fits timed per round
+            total = steps_per_epoch * (first_epochs or (1 + fits))
             times = {v: [] for v in VARIANTS}
             for r in range(rounds):
                 for variant in VARIANTS[r % 4 :] + VARIANTS[: r % 4]:
                     keras.utils.set_random_seed(r)
                     model = compiled(name, variant, total, jit)
                     log_dir = os.path.join(root, f"{scenario}-{variant}-{r}")
-                    kw = {"epochs": epochs}
-                    if not first_epochs:  # a later fit: train once, untimed, then time
+                    if not first_epochs:  # a later fit: train one epoch, untimed, then time
                         model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0,
                                   callbacks=callbacks_for(variant, total, log_dir))  # fmt: skip
-                        kw["initial_epoch"] = 1
-                    callbacks = callbacks_for(variant, total, log_dir)
-                    start = time.perf_counter()
-                    model.fit(x, y, batch_size=BATCH, verbose=0, callbacks=callbacks, **kw)
-                    times[variant].append(time.perf_counter() - start)
-            steps = steps_per_epoch * (epochs if first_epochs else 1)
+                    for k in range(1, timed + 1):
+                        if first_epochs:
+                            kw = {"epochs": first_epochs}
+                        else:
+                            kw = {"epochs": k + 1, "initial_epoch": k}
+                        callbacks = callbacks_for(variant, total, log_dir)
+                        start = time.perf_counter()
+                        model.fit(x, y, batch_size=BATCH, verbose=0, callbacks=callbacks, **kw)
+                        times[variant].append(time.perf_counter() - start)
+            steps = steps_per_epoch * (first_epochs or 1)
             medians = {v: statistics.median(times[v]) for v in VARIANTS}
-            results.append({"scenario": scenario, "steps": steps, "medians": medians})
+            results.append(
+                {"scenario": scenario, "steps": steps, "fits": timed, "medians": medians}
+            )
             print(
                 f"{PROGRESS_MARK}{backend}: {scenario_label(scenario, steps)}: medians "
                 + ", ".join(f"{v} {m:.4f} s" for v, m in medians.items())
@@ -223,13 +233,19 @@ def worker(scenarios: list[str], rounds: int, scale: float, torch_threads: int |
     return {"backend": backend, "versions": versions, "rounds": rounds, "results": results}
 
 
+def rounds_cell(row: dict) -> str:
+    """The rounds column: rounds, times the fits timed a round where more than one."""
+    fits = row.get("fits", 1)
+    return f"{row['rounds']}" + (f" x {fits} fits" if fits > 1 else "")
+
+
 # ---------------------------------------------------------------- parent (the table) ---------
 
 
 def run_worker(backend: str, args) -> dict:
     command = [sys.executable, os.path.abspath(__file__), "--worker"]
     command += [f"--scenario={s}" for s in args.scenario]
-    command += [f"--rounds={args.rounds}", f"--scale={args.scale}"]
+    command += [f"--rounds={args.rounds}", f"--fits={args.fits}", f"--scale={args.scale}"]
     if args.torch_threads:
         command.append(f"--torch-threads={args.torch_threads}")
     env = dict(os.environ, KERAS_BACKEND=backend)
@@ -269,6 +285,7 @@ def rows(reports: list[dict], scenarios: list[str]) -> list[dict]:
             base = medians["constant"]
             row["label"] = scenario_label(scenario, found[scenario]["steps"])
             row["seconds"] = base
+            row["fits"] = found[scenario].get("fits", 1)
             row["ratios"] = {v: medians[v] / base for v in VARIANTS}
             row["lr_tb_over_floor"] = medians["lr_tb"] / medians["keras_cosine"]
             table.append(row)
@@ -279,7 +296,7 @@ def print_plain(table: list[dict]) -> None:
     header = ["backend", "scenario", "rounds", "constant", "floor", "article", "lr_tb"]
     lines = [[*header, "lr_tb/floor"]]
     for row in table:
-        cells = [BACKEND_NAMES[row["backend"]], row["label"], str(row["rounds"])]
+        cells = [BACKEND_NAMES[row["backend"]], row["label"], rounds_cell(row)]
         if "skipped" in row:
             cells.append(f"skipped ({row['skipped']})")
         else:
@@ -300,6 +317,7 @@ def print_plain(table: list[dict]) -> None:
         ]
         print("  ".join(padded))
     print("constant: median seconds per whole fit call; the rest: median over constant's;")
+    print("rounds: models a variant compiled, x the later fits timed on each")
     print(
         "floor: Keras' CosineDecay in the optimizer; lr_tb/floor: lr_tb's median over the floor's"
     )
@@ -319,7 +337,7 @@ def print_markdown(table: list[dict]) -> None:
             continue
         r = row["ratios"]
         print(
-            f"| {name} | {row['label']} ({row['seconds']:.2f} s) | {row['rounds']} | 1.000x"
+            f"| {name} | {row['label']} ({row['seconds']:.2f} s) | {rounds_cell(row)} | 1.000x"
             f" | {r['keras_cosine']:.3f}x | {r['article']:.3f}x | **{r['lr_tb']:.3f}x**"
             f" | {row['lr_tb_over_floor']:.3f}x |"
         )
@@ -340,6 +358,12 @@ def main(argv=None) -> int:
         help="1 round on a quarter of the data: a smoke run (~3 min on 2 cores), not a measurement",
     )
     parser.add_argument("--rounds", type=int, default=None, help="default 8 (--quick: 1)")
+    parser.add_argument(
+        "--fits",
+        type=int,
+        default=None,
+        help="later fits timed per model and round in the later scenarios (default 4; --quick: 1)",
+    )
     parser.add_argument(
         "--scenario",
         choices=list(SCENARIOS),
@@ -365,9 +389,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.scenario = [s for s in SCENARIOS if s in (args.scenario or SCENARIOS)]
     args.rounds = args.rounds or (1 if args.quick else 8)
+    args.fits = args.fits or (1 if args.quick else 4)
     args.scale = args.scale or (0.25 if args.quick else 1.0)
     if args.worker:
-        report = worker(args.scenario, args.rounds, args.scale, args.torch_threads)
+        report = worker(args.scenario, args.rounds, args.fits, args.scale, args.torch_threads)
         print(RESULT_MARK + json.dumps(report), flush=True)
         return 0
     if args.backends:

@@ -65,7 +65,7 @@ def test_table_from_reports(capsys):
             "versions": {"keras": "3"},
             "rounds": 2,
             "results": [
-                {"scenario": s, "steps": 10, "medians": medians}
+                {"scenario": s, "steps": 10, "fits": 1 if s == "first" else 3, "medians": medians}
                 for s in overhead.SCENARIOS
                 if not overhead.skipped(backend, s)
             ],
@@ -78,7 +78,8 @@ def test_table_from_reports(capsys):
     overhead.print_markdown(table)
     out = capsys.readouterr().out
     check_table(out, overhead.BACKENDS)
-    assert "| JAX | later fit, 41-layer MLP, 10 steps (2.00 s) | 2 | 1.000x | 1.100x" in out
+    assert "| JAX | later fit, 41-layer MLP, 10 steps (2.00 s) | 2 x 3 fits | 1.000x | 1.1" in out
+    assert "| JAX | first fit, tiny MLP, 10 steps (2.00 s) | 2 | 1.000x" in out
     overhead.print_plain(table)
     plain = capsys.readouterr().out
     assert plain.count("\ntorch ") == 4 and "skipped (torch: jit_compile" in plain
@@ -95,7 +96,7 @@ def test_overhead_runs_every_backend(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in path if p))
     env.pop("KERAS_BACKEND", None)  # each worker gets its own
     result = subprocess.run(
-        [sys.executable, SCRIPT, "--rounds", "1", "--scale", "0.02", "--markdown"]
+        [sys.executable, SCRIPT, "--rounds", "1", "--fits", "2", "--scale", "0.02", "--markdown"]
         + ["--scenario", "later"],
         env=env,
         capture_output=True,
@@ -105,6 +106,7 @@ def test_overhead_runs_every_backend(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     check_table(result.stdout, backends, ["later"])
+    assert result.stdout.count("| 1 x 2 fits |") == len(backends), result.stdout
     for backend in backends:
         assert f"{backend}: done in" in result.stderr
 
