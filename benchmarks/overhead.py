@@ -150,11 +150,10 @@ def worker(
             hidden = [keras.layers.Dense(64, activation="relu") for _ in range(depth)]
         return keras.Sequential([keras.Input((32,)), *hidden, keras.layers.Dense(10)])
 
-    def compiled(name, variant, total, jit_compile):
+    def compiled(name, variant, total, warmup, jit_compile):
         model = build(name)
         lr = BASE
         if variant == "keras_cosine":
-            warmup = min(WARMUP, total // 4)
             lr = keras.optimizers.schedules.CosineDecay(
                 0.0, total - warmup, warmup_target=BASE, warmup_steps=warmup
             )
@@ -167,11 +166,10 @@ def worker(
         )
         return model
 
-    def callbacks_for(variant, total, log_dir):
+    def callbacks_for(variant, total, warmup, log_dir):
         if variant == "article":
             return [ArticleScheduler(total, log_dir)]
         if variant == "lr_tb":
-            warmup = min(WARMUP, total // 4)
             return [lr_tb.WarmupCosineDecayScheduler(BASE, warmup_steps=warmup, log_dir=log_dir)]
         return []
 
@@ -184,8 +182,8 @@ def worker(
         x = rng.normal(size=(BATCH * 4, 32)).astype("float32")
         y = rng.integers(0, 10, size=len(x))
         for variant in VARIANTS:
-            model = compiled("tiny MLP", variant, 8, False)
-            callbacks = callbacks_for(variant, 8, os.path.join(root, f"warmup-{variant}"))
+            model = compiled("tiny MLP", variant, 8, 2, False)
+            callbacks = callbacks_for(variant, 8, 2, os.path.join(root, f"warmup-{variant}"))
             model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0, callbacks=callbacks)
         for scenario in scenarios:
             began = time.perf_counter()
@@ -198,21 +196,22 @@ def worker(
             steps_per_epoch = n // BATCH
             timed = 1 if first_epochs else fits  # fits timed per round
             total = steps_per_epoch * (first_epochs or (1 + fits))
+            warmup = min(WARMUP, steps_per_epoch // 2)  # within the untimed first epoch
             times = {v: [] for v in VARIANTS}
             for r in range(rounds):
                 for variant in VARIANTS[r % 4 :] + VARIANTS[: r % 4]:
                     keras.utils.set_random_seed(r)
-                    model = compiled(name, variant, total, jit)
+                    model = compiled(name, variant, total, warmup, jit)
                     log_dir = os.path.join(root, f"{scenario}-{variant}-{r}")
                     if not first_epochs:  # a later fit: train one epoch, untimed, then time
-                        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0,
-                                  callbacks=callbacks_for(variant, total, log_dir))  # fmt: skip
+                        first = callbacks_for(variant, total, warmup, log_dir)
+                        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, callbacks=first)
                     for k in range(1, timed + 1):
                         if first_epochs:
                             kw = {"epochs": first_epochs}
                         else:
                             kw = {"epochs": k + 1, "initial_epoch": k}
-                        callbacks = callbacks_for(variant, total, log_dir)
+                        callbacks = callbacks_for(variant, total, warmup, log_dir)
                         start = time.perf_counter()
                         model.fit(x, y, batch_size=BATCH, verbose=0, callbacks=callbacks, **kw)
                         times[variant].append(time.perf_counter() - start)

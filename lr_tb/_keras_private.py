@@ -194,6 +194,16 @@ def read(model: Any, optimizer: Any, variables: list) -> list[np.ndarray]:
     return [np.asarray(ops.convert_to_numpy(v)) for v in variables]
 
 
+def snapshot(model: Any, optimizer: Any, variable: Any) -> Any:
+    """The variable's current value, to be read (`np.asarray`) later only if needed: on JAX
+    the array itself (immutable; no copy, no transfer to the host); elsewhere, where a
+    variable's value is updated in place, the value read now."""
+    if keras.backend.backend() == "jax":
+        live = _jax_live_values(model, optimizer, [variable])
+        return live[0] if live is not None else variable.value
+    return read(model, optimizer, [variable])[0]
+
+
 def assign(model: Any, variable: Any, value: Any) -> None:
     """Assign an optimizer variable between train steps so the next step sees it (on JAX the
     training state is first put back into the variables; Keras re-reads them after a sync)."""

@@ -9,9 +9,11 @@ import threading
 import weakref
 from typing import Any
 
+import numpy as np
+
 from lr_tb import _keras_private as P
-from lr_tb._optimizers import held_optimizers, unwrap
-from lr_tb._slot import RateSlot, read_iterations
+from lr_tb._optimizers import accumulation_steps, held_optimizers, unwrap
+from lr_tb._slot import RateSlot
 
 _HOOK_ATTR = "_lr_tb_model_hook"
 
@@ -28,7 +30,8 @@ class ModelHook:
         self.open: list = []  # FitStates in the middle of a fit of this model
         # each optimizer's step counter when the training call started (before any callback
         # ran), by id of the rate-holding optimizer: model.optimizer and every other it holds
-        self.iterations_at_fit_start: dict[int, int] = {}
+        # (`P.snapshot`s, read only when asked: `iterations_at_fit_start`)
+        self._counters_at_fit_start: dict[int, Any] = {}
         self.slots: list[RateSlot] = []  # the slots of the optimizers lr_tb follows
         self.calls = 0  # calls of the train function so far (a FitState's record skips its
         # device read when none ran since the last one)
@@ -60,14 +63,23 @@ class ModelHook:
         # belongs to an earlier training that was interrupted outside a train step.
         for fit in list(self.open):
             fit.close(late=True)
-        self.iterations_at_fit_start = {}
+        self._counters_at_fit_start = {}
         model = self.model_ref()
         try:
             for held in held_optimizers(model).values():
                 optimizer = unwrap(held)
-                self.iterations_at_fit_start[id(optimizer)] = read_iterations(model, optimizer)
+                counter = P.snapshot(model, optimizer, P.iterations_variable(optimizer))
+                self._counters_at_fit_start[id(optimizer)] = counter
         except Exception:  # noqa: BLE001 - not compiled yet: fit will say so
             pass
+
+    def iterations_at_fit_start(self, optimizer: Any) -> int | None:
+        """The optimizer's public step counter when this training call started, before any
+        callback ran (None: not known, the model's first training call lr_tb saw)."""
+        counter = self._counters_at_fit_start.get(id(optimizer))
+        if counter is None:
+            return None
+        return int(np.asarray(counter)) // accumulation_steps(optimizer)
 
     def _guard(self, function: Any) -> _GuardedTrainFunction:
         return _GuardedTrainFunction(function, self)

@@ -138,7 +138,7 @@ class _FitLengthScheduler(ScheduleCallback):
         if not self._length_inferred() or first_epoch != 0 or start == 0:
             return 0
         # read before any callback ran, for the optimizer this callback follows
-        at_fit_start = self._fit.hook.iterations_at_fit_start.get(id(self._fit.optimizer))
+        at_fit_start = self._fit.hook.iterations_at_fit_start(self._fit.optimizer)
         if at_fit_start is not None:
             restored = at_fit_start != self._fit.raw_start  # a BackupAndRestore restore
         else:  # the model's first lr_tb fit: lr_tb saw it start too late to tell
