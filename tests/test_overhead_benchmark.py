@@ -125,4 +125,4 @@ def test_readme_cost_table_is_the_scripts_output():
             continue
         floor, lr_tb_ratio, over = (float(cells[i].strip("*").rstrip("x")) for i in (4, 6, 7))
         assert over == pytest.approx(lr_tb_ratio / floor, abs=0.0015), (backend, scenario)
-    assert "`benchmarks/overhead.py --torch-threads 1 --markdown --rounds 16`" in readme
+    assert "`benchmarks/overhead.py --torch-threads 1 --markdown --rounds 12 --fits 4`" in readme
