@@ -194,7 +194,10 @@ def worker(
             x = rng.normal(size=(n, 32)).astype("float32")
             y = rng.integers(0, 10, size=n)
             steps_per_epoch = n // BATCH
-            timed = 1 if first_epochs else fits  # fits timed per round
+            if first_epochs:  # the fits timed on each round's model
+                timed_fits = [{"epochs": first_epochs}]
+            else:  # later one-epoch fits after an untimed first epoch
+                timed_fits = [{"epochs": k + 1, "initial_epoch": k} for k in range(1, fits + 1)]
             total = steps_per_epoch * (first_epochs or (1 + fits))
             warmup = min(WARMUP, steps_per_epoch // 2)  # within the untimed first epoch
             times = {v: [] for v in VARIANTS}
@@ -206,11 +209,7 @@ def worker(
                     if not first_epochs:  # a later fit: train one epoch, untimed, then time
                         first = callbacks_for(variant, total, warmup, log_dir)
                         model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, callbacks=first)
-                    for k in range(1, timed + 1):
-                        if first_epochs:
-                            kw = {"epochs": first_epochs}
-                        else:
-                            kw = {"epochs": k + 1, "initial_epoch": k}
+                    for kw in timed_fits:
                         callbacks = callbacks_for(variant, total, warmup, log_dir)
                         start = time.perf_counter()
                         model.fit(x, y, batch_size=BATCH, verbose=0, callbacks=callbacks, **kw)
@@ -218,7 +217,7 @@ def worker(
             steps = steps_per_epoch * (first_epochs or 1)
             medians = {v: statistics.median(times[v]) for v in VARIANTS}
             results.append(
-                {"scenario": scenario, "steps": steps, "fits": timed, "medians": medians}
+                {"scenario": scenario, "steps": steps, "fits": len(timed_fits), "medians": medians}
             )
             print(
                 f"{PROGRESS_MARK}{backend}: {scenario_label(scenario, steps)}: medians "

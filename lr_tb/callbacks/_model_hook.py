@@ -75,7 +75,9 @@ class ModelHook:
 
     def iterations_at_fit_start(self, optimizer: Any) -> int | None:
         """The optimizer's public step counter when this training call started, before any
-        callback ran (None: not known, the model's first training call lr_tb saw)."""
+        callback ran (None: not known, the model's first training call lr_tb saw). Asked
+        before the call's first step (a scheduler's `_start`): on JAX the snapshot is the
+        array the first step donates."""
         counter = self._counters_at_fit_start.get(id(optimizer))
         if counter is None:
             return None
