@@ -67,36 +67,28 @@ def _crc_update(crc: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return crc
 
 
-@functools.lru_cache(maxsize=64)
-def _constant_bytes_map(data: bytes) -> tuple[np.ndarray, np.uint32]:
-    """The CRC register's update over the constant bytes `data`, as 4 byte-indexed tables and
-    a constant: it is affine over GF(2), `f(x) = L(x) ^ f(0)` with `L` linear, so
-    `f(x) = T[0][x & 0xFF] ^ T[1][(x >> 8) & 0xFF] ^ T[2][...] ^ T[3][x >> 24] ^ f(0)`:
-    four lookups instead of one per byte."""
-    row = np.frombuffer(data, dtype=np.uint8)
-    registers = (
-        np.arange(256, dtype=np.uint32)[None, :] << (8 * np.arange(4, dtype=np.uint32))[:, None]
-    )
-    inputs = np.concatenate([registers.ravel(), np.zeros(1, np.uint32)])
-    out = _crc_update(inputs, np.broadcast_to(row, (inputs.size, row.size)))
-    zero = out[-1]
-    return (out[:-1] ^ zero).reshape(4, 256), zero
-
-
-def _crc_update_constant(crc: np.ndarray, data: bytes) -> np.ndarray:
-    """`_crc_update` over the same bytes `data` in every row (see `_constant_bytes_map`)."""
-    if len(data) < 8:  # a short run: byte by byte is as cheap
-        return _crc_update(
-            crc, np.broadcast_to(np.frombuffer(data, np.uint8), (crc.size, len(data)))
-        )
-    tables, zero = _constant_bytes_map(data)
-    return (
-        tables[0][crc & 0xFF]
-        ^ tables[1][(crc >> 8) & 0xFF]
-        ^ tables[2][(crc >> 16) & 0xFF]
-        ^ tables[3][crc >> 24]
-        ^ zero
-    )
+@functools.lru_cache(maxsize=32)
+def _record_crc_tables(varying: int, tail: bytes) -> tuple[np.ndarray, np.uint32]:
+    """The CRC-32C register after a record payload laid out as `varying` bytes that differ
+    per record, the constant bytes `tail`, then 4 more varying bytes (the float), as one
+    lookup per varying byte: the register update is affine over GF(2), so the final register
+    is `XOR_p T[p][byte_p] ^ c`, where `T[p][b]` is byte `b` at position `p` carried through
+    the bytes after it (from a zero register), and `c` the initial register and the constant
+    bytes carried through the whole payload. Returns `T` for the `varying + 4` varying
+    positions, in order, and `c`."""
+    length = varying + len(tail) + 4
+    positions = np.empty((length, 256), np.uint32)
+    table = _CRC_TABLE.copy()
+    for p in range(length - 1, -1, -1):  # byte b at p, then zero bytes to the end
+        positions[p] = table
+        table = _CRC_TABLE[table & 0xFF] ^ (table >> 8)
+    constant = np.uint32(0xFFFFFFFF)
+    for _ in range(length):  # the initial register through `length` zero bytes
+        constant = _CRC_TABLE[constant & 0xFF] ^ (constant >> 8)
+    for i, byte in enumerate(tail):  # the tag's constant bytes
+        constant ^= positions[varying + i][byte]
+    tables = np.concatenate([positions[:varying], positions[length - 4 :]])
+    return tables, np.uint32(constant)
 
 
 def _masked(crc: np.ndarray) -> np.ndarray:
@@ -110,12 +102,14 @@ def masked_crc32c_rows(rows: np.ndarray) -> np.ndarray:
     return _masked(_crc_update(np.full(rows.shape[0], 0xFFFFFFFF, dtype=np.uint32), rows))
 
 
+# a step's varint is i + 1 bytes from 2**(7 i) on (9 at most for an int64 >= 0); step 0
+# takes none (proto3 leaves it out)
+_VARINT_BOUNDS = np.array([1] + [1 << (7 * i) for i in range(1, 9)], dtype=np.int64)
+
+
 def _varint_lengths(steps: np.ndarray) -> np.ndarray:
     """Bytes of each step's varint; 0 for step 0, which proto3 leaves out."""
-    lengths = (steps > 0).astype(np.int64)
-    for i in range(1, 10):
-        lengths += steps >= (1 << (7 * i))
-    return lengths
+    return np.searchsorted(_VARINT_BOUNDS, steps, side="right")
 
 
 def _varint(n: int) -> bytes:
@@ -128,6 +122,7 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
+@functools.lru_cache(maxsize=64)
 def _summary_field(tag: bytes) -> bytes:
     """Event field 5, `Summary{value: [Value{tag, simple_value}]}`, up to the float's 4 bytes.
 
@@ -137,6 +132,13 @@ def _summary_field(tag: bytes) -> bytes:
     value_len = len(value) + 4  # + the float's 4 bytes
     summary_len = 1 + len(_varint(value_len)) + value_len
     return b"\x2a" + _varint(summary_len) + b"\x0a" + _varint(value_len) + value
+
+
+@functools.lru_cache(maxsize=64)
+def _length_header(payload_len: int) -> np.ndarray:
+    """A record's first 12 bytes: the payload's length and its masked CRC."""
+    header = struct.pack("<Q", payload_len)
+    return np.frombuffer(header + struct.pack("<I", masked_crc32c(header)), dtype=np.uint8)
 
 
 def encode_scalar_events(
@@ -160,9 +162,7 @@ def encode_scalar_events(
         n = b - a
         payload_len = 9 + (1 + k if k else 0) + len(tail) + 4
         rows = np.empty((n, 12 + payload_len + 4), dtype=np.uint8)
-        header = struct.pack("<Q", payload_len)
-        rows[:, 0:8] = np.frombuffer(header, dtype=np.uint8)
-        rows[:, 8:12] = np.frombuffer(struct.pack("<I", masked_crc32c(header)), dtype=np.uint8)
+        rows[:, 0:12] = _length_header(payload_len)
         at = 12
         rows[:, at] = 0x09  # field 1, wall_time: fixed64
         rows[:, at + 1 : at + 9] = wall_times[a:b].astype("<f8").view(np.uint8).reshape(n, 8)
@@ -176,14 +176,16 @@ def encode_scalar_events(
                     byte |= np.uint64(0x80)
                 rows[:, at + 1 + i] = byte.astype(np.uint8)
             at += 1 + k
-        # the CRC: the varying bytes column by column, the tag's constant bytes at once
-        crc = _crc_update(np.full(n, 0xFFFFFFFF, dtype=np.uint32), rows[:, 12:at])
-        crc = _crc_update_constant(crc, tail_bytes)
+        varying = at - 12  # the wall time's and the step's bytes
         rows[:, at : at + len(tail)] = tail
         at += len(tail)
         rows[:, at : at + 4] = values[a:b].astype("<f4").view(np.uint8).reshape(n, 4)
-        crc = _crc_update(crc, rows[:, at : at + 4])
         at += 4
+        # the CRC: one table lookup per varying byte, the tag's bytes folded into a constant
+        tables, constant = _record_crc_tables(varying, tail_bytes)
+        columns = np.r_[12 : 12 + varying, at - 4 : at]
+        lookups = tables[np.arange(columns.size), rows[:, columns]]
+        crc = np.bitwise_xor.reduce(lookups, axis=1) ^ constant
         rows[:, at:] = _masked(crc).astype("<u4").view(np.uint8).reshape(n, 4)
         chunks.append(rows.tobytes())
     return b"".join(chunks)

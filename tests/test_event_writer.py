@@ -207,6 +207,17 @@ def test_every_tag_length_reads_back_in_tensorboard(tmp_path):
         np.testing.assert_array_equal(read, SPECIAL_VALUES[i % 6 : i % 6 + 5])
 
 
+def test_steps_at_every_varint_length_are_byte_for_byte_protobuf():
+    # a step's varint is 1..9 bytes: the records group by it, each length its CRC tables
+    edges = [(1 << (7 * i)) + d for i in range(1, 9) for d in (-1, 0)]
+    steps = np.int64([0, 1, *edges, 2**63 - 1])
+    values = np.linspace(-1.0, 1.0, steps.size).astype(np.float32)
+    walls = np.linspace(1.0, 2e9, steps.size)
+    for tag in ("batch_learning_rate", "x"):
+        encoded = encode_scalar_events(tag, steps, values, walls)
+        assert encoded == _protobuf_records(tag, steps, values, walls)
+
+
 def test_empty_tag_is_byte_for_byte_protobuf():
     steps, values, walls = np.int64([0, 3]), np.float32([0.5, 1.0]), np.float64([1.0, 2.0])
     assert encode_scalar_events("", steps, values, walls) == _protobuf_records(
