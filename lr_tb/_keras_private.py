@@ -207,9 +207,28 @@ def snapshot(model: Any, optimizer: Any, variable: Any) -> Any:
 def assign(model: Any, variable: Any, value: Any) -> None:
     """Assign an optimizer variable between train steps so the next step sees it (on JAX the
     training state is first put back into the variables; Keras re-reads them after a sync)."""
-    if keras.backend.backend() == "jax" and hasattr(model, "jax_state_sync"):
-        model.jax_state_sync()
-    variable.assign(value)
+    assign_all(model, [(variable, value)])
+
+
+def assign_all(model: Any, pairs: list[tuple[Any, Any]]) -> None:
+    """`assign` each `(variable, value)`; on JAX the values go to the device in one transfer
+    (`jax.device_put` of them all: ~30 us a call, a variable's own `assign` makes one each)."""
+    if keras.backend.backend() == "jax":
+        if hasattr(model, "jax_state_sync"):
+            model.jax_state_sync()
+        try:
+            host = [np.asarray(value, dtype=np.dtype(v.dtype)) for v, value in pairs]
+        except TypeError:  # a dtype NumPy does not know: each variable converts its own
+            host = [value for _, value in pairs]
+        else:
+            import jax
+
+            host = jax.device_put(host)
+        for (variable, _), value in zip(pairs, host, strict=True):
+            variable.assign(value)
+        return
+    for variable, value in pairs:
+        variable.assign(value)
 
 
 # -- the model's train function ---------------------------------------------------------------

@@ -30,9 +30,10 @@ class HeldRateMixin:
         seen = self._fit.watched_value
         return self._read_rate_variable() if seen is None else seen
 
-    def _set_rate_variable(self, value: float) -> None:
+    def _set_rate_variable(self, value: float, also: list | None = None) -> None:
+        """Set it to `value` (with the variable assignments `also`, in the same transfer)."""
         variable = P.held_rate(self._fit.optimizer)
-        P.assign(self._model, variable, value)
+        P.assign_all(self._model, [(variable, value), *(also or [])])
         self._fit.watched_value = None  # not what the last read saw any more
         try:  # what the variable now holds, without reading it back: the value in its dtype
             self._expected_rate = float(np.asarray(value, dtype=np.dtype(variable.dtype)))

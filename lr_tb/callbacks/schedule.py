@@ -122,20 +122,23 @@ class ScheduleCallback(HeldRateMixin, LearningRateCallback):
                 RuntimeWarning,
                 stacklevel=2,
             )
-        self._fill_table(start)  # (its `base` turns the table on)
+        # (`base` turns the table on; a cycled momentum's table has a switch of its own)
+        switch = [(self._fit.momentum_slot.mode, 1)] if self._cycles_momentum() else []
+        self._fill_table(start, switch)
         self._fit.slot.owner = self._fit
-        if self._cycles_momentum():
-            P.assign(self._model, self._fit.momentum_slot.mode, 1)
         self._expected_rate = self._rate_variable_now()  # (read with the step counter)
 
-    def _fill_table(self, start: int) -> None:
-        steps = start + np.arange(self._fit.slot.size, dtype=np.int64)
-        values = self._rates_at(steps).astype(np.float32)
-        P.assign(self._model, self._fit.slot.table, values)
+    def _fill_table(self, start: int, also: list | None = None) -> None:
+        """The table from step `start` on, and `base` placing it there (with the variable
+        assignments `also`, in the same transfer)."""
+        slot = self._fit.slot
+        steps = start + np.arange(slot.size, dtype=np.int64)
+        pairs = [(slot.table, self._rates_at(steps).astype(np.float32))]
         if self._cycles_momentum():
             momenta = self._momentum_at(steps).astype(np.float32)
-            P.assign(self._model, self._fit.momentum_slot.table, momenta)
-        P.assign(self._model, self._fit.slot.base, start - self._fit.offset)
+            pairs.append((self._fit.momentum_slot.table, momenta))
+        pairs += [*(also or []), (slot.base, start - self._fit.offset)]
+        P.assign_all(self._model, pairs)
 
     def _window_moved(self) -> None:
         self._fill_table(self._fit.position())
@@ -152,10 +155,12 @@ class ScheduleCallback(HeldRateMixin, LearningRateCallback):
         if slot.owner is not self._fit:
             return
         slot.owner = None
-        P.assign(self._model, slot.base, OFF)
+        off = [(slot.base, OFF)]
         if self._fit.momentum_slot is not None:  # the optimizer's own momentum again
-            P.assign(self._model, self._fit.momentum_slot.mode, 0)
-        if self._last_logged_rate is not None:
-            if self._fit.late and self._rate_set_by_someone_else():
-                return  # set after the interrupted fit (your rate): the next update uses it
-            self._set_rate_variable(self._last_logged_rate)
+            off.append((self._fit.momentum_slot.mode, 0))
+        if self._last_logged_rate is None or (
+            self._fit.late and self._rate_set_by_someone_else()
+        ):  # (set after the interrupted fit: your rate, the next update uses it)
+            P.assign_all(self._model, off)
+        else:
+            self._set_rate_variable(self._last_logged_rate, also=off)
