@@ -7,13 +7,14 @@ optimizer's rate getter (through `lr_tb._keras_private`, which says what that re
 ```
 u = optimizer.iterations                     # the update about to run (0-based)
 own = the optimizer's own rate (its variable, Keras schedule or callable)
-rate = table[u - base]   if 0 <= u - base < size   else own
+rate = table[u - base]   if base != OFF and 0 <= u - base < size   else own
 record[u % size] = rate                      # what this update used, read at flush points
 ```
-`base` is `OFF` (the largest int32: every index is negative) while no lr_tb scheduler's fit
-is open, so one variable both places the table and turns it on or off. `table`, `base` and
-`record` are optimizer variables, so the same compiled train step
-serves every `fit` (with an lr_tb scheduler or without): what changes between fits are their
+`base` is `OFF` (the largest int32) while no lr_tb scheduler's fit is open, so one variable
+both places the table and turns it on or off (`base == OFF` is checked too: the int32
+counter's last step, or one wrapped past it, would otherwise index the table). `table`,
+`base` and `record` are optimizer variables, so the same compiled train step serves every
+`fit` (with an lr_tb scheduler or without): what changes between fits are their
 values, never the trace. The momentum slot (`lr_tb._momentum`) does the same for the
 optimizer's momentum.
 
@@ -78,6 +79,7 @@ def look_up_and_record(
         step = tf.cast(optimizer.iterations, tf.int32)
         index = step - base.value
         use = tf.less(tf.cast(index, tf.uint32), size)
+        use = tf.logical_and(use, tf.not_equal(base.value, OFF))
         if mode is not None:
             use = tf.logical_and(tf.equal(mode.value, 1), use)
         looked_up = tf.gather(table.value, tf.clip_by_value(index, 0, size - 1))
@@ -88,6 +90,7 @@ def look_up_and_record(
     step = ops.cast(optimizer.iterations, "int32")
     index = step - base
     use = ops.logical_and(ops.greater_equal(index, 0), ops.less(index, size))
+    use = ops.logical_and(use, ops.not_equal(base, OFF))
     if mode is not None:
         use = ops.logical_and(ops.equal(mode, 1), use)
     looked_up = ops.take(table.value, ops.clip(index, 0, size - 1))
@@ -107,7 +110,7 @@ def _look_up_and_record_torch(
     step = optimizer.iterations  # a tensor under gradient accumulation, else the variable
     step = step.value if isinstance(step, keras.Variable) else step
     index = step - base.value
-    use = (index >= 0) & (index < size)
+    use = (index >= 0) & (index < size) & (base.value != OFF)
     if mode is not None:
         use = use & (mode.value == 1)
     looked_up = table.value[index.clamp(0, size - 1)]
@@ -126,6 +129,9 @@ class RateSlot:
         self.size = size
         self.in_step = 0  # > 0 while the model's train function runs
         self.owner: Any = None  # the open fit (FitState) whose table applies (base != OFF)
+        # steps before the optimizer's first update: a never-stepped optimizer whose first fit
+        # starts at epoch k > 0 is placed at k * steps_per_epoch, and so are its later fits
+        self.offset = 0
         self.readers: weakref.WeakSet = weakref.WeakSet()  # open fits following it
         with keras.name_scope("lr_tb"):
             self.table = slot_variable(np.zeros(size, np.float32), "rate_table")

@@ -254,6 +254,28 @@ def test_initial_epoch_beyond_iterations_shifts_the_axis(tmp_path):
     assert steps == list(range(10, 20))
 
 
+def test_later_fits_of_a_shifted_optimizer_stay_on_its_axis(tmp_path):
+    # the optimizer placed at 2 * SPE by its first fit: its later fits go on from 4 * SPE,
+    # not back at its own counter (which would write steps 10.. twice, and go backwards)
+    x, y = zeros_data()
+    model = bias_model()
+    cb, rate = make("exponential", str(tmp_path))
+    model.fit(x, y, batch_size=8, epochs=4, initial_epoch=2, verbose=0, callbacks=[cb])
+    bias0 = float(model.layers[-1].bias.numpy()[0])
+    second, _ = make("exponential", str(tmp_path))
+    probe = BiasProbe()
+    model.fit(x, y, batch_size=8, epochs=6, initial_epoch=4, verbose=0, callbacks=[second, probe])
+    assert second.steps == list(range(4 * SPE, 6 * SPE))
+    np.testing.assert_allclose(second.learning_rates, expected(rate, range(20, 30)), rtol=1e-6)
+    # the optimizer's own steps 10..19 applied the rates of steps 20..29
+    assert_applied(probe, second.learning_rates, first_step=2 * SPE, bias0=bias0)
+    logger = lr_tb.LearningRateLogger(str(tmp_path))
+    model.fit(x, y, batch_size=8, epochs=7, initial_epoch=6, verbose=0, callbacks=[logger])
+    assert logger.steps == list(range(6 * SPE, 7 * SPE))
+    steps, _ = read_scalars(str(tmp_path / "train"))
+    assert steps == list(range(2 * SPE, 7 * SPE))  # each step once, in order
+
+
 def test_total_steps_follows_epochs_as_keras_means_it():
     cb = lr_tb.WarmupCosineDecayScheduler(1e-2, warmup_epochs=1, hold_epochs=0.4)
     model = bias_model()

@@ -89,3 +89,26 @@ def test_loss_scale_optimizer_and_initial_epoch(tmp_path):
 def test_log_dir_is_required():
     with pytest.raises(TypeError, match="log_dir"):
         lr_tb.LearningRateLogger(None)
+
+
+def test_int32_step_counter_at_its_end_applies_the_own_rate(tmp_path):
+    # JAX's and torch's counter is an int32: its last step (index 0 of a switched-off table,
+    # base = the largest int32) and the steps after it wraps must apply the optimizer's rate
+    model = bias_model(learning_rate=0.1)
+    model.optimizer.build(model.trainable_variables)
+    first = 2**31 - 3
+    model.optimizer.iterations.assign(first)
+    cb = lr_tb.LearningRateLogger(str(tmp_path))
+    x, y = zeros_data(n=48)  # 6 steps: 3 before the int32 wrap, 3 after
+    probe = BiasProbe()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[cb, probe])
+    applied = np.diff([0.0] + [minus_bias for _, minus_bias in probe.points])
+    np.testing.assert_allclose(applied, 0.1, rtol=1e-5)
+    assert len(applied) == 6
+    # TensorFlow's counter is an int64: every step logged. A wrapped int32 counter reads as
+    # negative: nothing after the last step read before the wrap is logged (README, limits)
+    if keras.backend.backend() == "tensorflow":
+        assert cb.steps == list(range(first, first + 6))
+    else:
+        assert cb.steps == list(range(first, first + len(cb.steps)))
+    np.testing.assert_array_equal(np.float32(cb.learning_rates), np.float32(0.1))

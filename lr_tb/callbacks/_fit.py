@@ -120,9 +120,13 @@ class FitState:
             watched = [] if self.watched is None else [self.watched]
             raw, values = read_iterations_and(self.model, self.optimizer, watched)
             self.watched_value = float(values[0]) if values else None
-            start = raw
-            if raw == 0 and self.steps_per_epoch and epoch > 0:
-                start = epoch * self.steps_per_epoch  # a rebuilt optimizer continuing a run
+            if raw == 0:  # never stepped (or its counter was reset)
+                start = 0
+                if self.steps_per_epoch and epoch > 0:  # a rebuilt optimizer continuing a run
+                    start = epoch * self.steps_per_epoch
+                self.slot.offset = start  # its later fits go on from there, not back at raw
+            else:
+                start = raw + self.slot.offset
             self.raw_start, self.offset = raw, start - raw
             self.log.start_at(start)
             rates_at = self.callback._rates_at
