@@ -224,6 +224,24 @@ def test_model_not_compiled_leaves_no_run(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("keras_first", [True, False])
+def test_keras_rate_callback_beside_a_scheduler_is_named_in_the_order_given(
+    keras_first, tmp_path
+):
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    ours = lr_tb.ExponentialDecayScheduler(0.1, 0.5, log_dir=str(tmp_path / "run"))
+    theirs = keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr)
+    callbacks = [theirs, ours] if keras_first else [ours, theirs]
+    order = "LearningRateScheduler, ExponentialDecayScheduler"
+    if not keras_first:
+        order = "ExponentialDecayScheduler, LearningRateScheduler"
+    with pytest.raises(TypeError, match=f"Received: callbacks=\\[\\.\\.\\., {order}, "):
+        model.fit(np.zeros((8, 2)), np.zeros((8, 1)), verbose=0, callbacks=callbacks)
+
+
 def test_optimizer_without_a_learning_rate(tmp_path):
     from types import SimpleNamespace
 

@@ -33,7 +33,7 @@ def check_company(fit: Any) -> None:
                 "its changes would be overwritten at the next step. Use one of them; "
                 "to decay a schedule on a plateau, use lr_tb.ReduceLROnPlateau alone "
                 "or lr_tb.LearningRateLogger to log what Keras' callback applies. "
-                f"Received: callbacks=[..., {type(other).__name__}, {name}, ...]"
+                f"Received: callbacks=[..., {_in_order(fit.siblings, other, callback)}, ...]"
             )
     for other in fit.hook.open:
         if (
@@ -94,3 +94,10 @@ def warn_idle(fit: Any, epoch: int, stepped: list[str]) -> None:
         RuntimeWarning,
         stacklevel=3,
     )
+
+
+def _in_order(callbacks: list, *these: Any) -> str:
+    """The class names of `these`, in the order they appear in the fit's `callbacks`."""
+    position = {id(c): i for i, c in enumerate(callbacks)}
+    ordered = sorted(these, key=lambda c: position.get(id(c), len(callbacks)))
+    return ", ".join(type(c).__name__ for c in ordered)
