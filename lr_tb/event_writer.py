@@ -60,13 +60,6 @@ def _crc32c_table() -> np.ndarray:
 _CRC_TABLE = _crc32c_table()
 
 
-def _crc_update(crc: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """CRC-32C registers (uint32, one per row) after the bytes of `rows` ((n, k) uint8)."""
-    for column in np.ascontiguousarray(rows.T):
-        crc = _CRC_TABLE[(crc ^ column) & 0xFF] ^ (crc >> 8)
-    return crc
-
-
 @functools.lru_cache(maxsize=32)
 def _record_crc_tables(varying: int, tail: bytes) -> tuple[np.ndarray, np.uint32]:
     """The CRC-32C register after a record payload laid out as `varying` bytes that differ
@@ -88,18 +81,13 @@ def _record_crc_tables(varying: int, tail: bytes) -> tuple[np.ndarray, np.uint32
     for i, byte in enumerate(tail):  # the tag's constant bytes
         constant ^= positions[varying + i][byte]
     tables = np.concatenate([positions[:varying], positions[length - 4 :]])
+    tables.flags.writeable = False  # cached: shared by every later call
     return tables, np.uint32(constant)
 
 
 def _masked(crc: np.ndarray) -> np.ndarray:
     crc = crc ^ np.uint32(0xFFFFFFFF)
     return ((crc >> 15) | (crc << 17)) + np.uint32(0xA282EAD8)  # uint32 arithmetic wraps
-
-
-def masked_crc32c_rows(rows: np.ndarray) -> np.ndarray:
-    """TFRecord's masked CRC-32C of every row of a (n, length) uint8 array, vectorized over
-    the rows: one table lookup per byte column instead of one Python step per byte."""
-    return _masked(_crc_update(np.full(rows.shape[0], 0xFFFFFFFF, dtype=np.uint32), rows))
 
 
 # a step's varint is i + 1 bytes from 2**(7 i) on (9 at most for an int64 >= 0); step 0
